@@ -1,0 +1,77 @@
+# r-button: one Makefile for the agent (Go), the site library, the extension
+# and the browser tests. `make test` is what CI runs; `make demo` shows it working.
+
+GO       ?= go
+NODE     ?= node
+NPM      ?= npm
+FUZZTIME ?= 3
+BIN      := bin
+
+.PHONY: all build test vet test-go test-fuzz test-js test-e2e deps browsers node_modules \
+        demo bench fuzz install uninstall package clean
+
+all: build
+
+## build: the agent (bin/rbutton) and the demo vendors (bin/rbutton-demo-sites)
+build:
+	$(GO) build -o $(BIN)/rbutton ./host/cmd/rbutton
+	$(GO) build -o $(BIN)/rbutton-demo-sites ./site/cmd/rbutton-demo-sites
+
+## test: everything — Go tests, short fuzzing, extension unit tests, real browsers
+test: build vet test-go test-fuzz test-js test-e2e
+
+vet:
+	$(GO) vet ./...
+	GOOS=windows $(GO) build ./...
+	GOOS=darwin $(GO) build ./...
+
+test-go:
+	$(GO) test -count=1 ./...
+
+test-fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+## fuzz: every fuzz target for longer (FUZZTIME=60 by default here)
+fuzz:
+	scripts/fuzz.sh $(if $(filter command line,$(origin FUZZTIME)),$(FUZZTIME),60)
+
+test-js:
+	$(NODE) --test extension/test/
+
+test-e2e: build deps
+	$(NODE) --test --test-concurrency=1 extension/e2e/
+
+## deps: what the browser tests and the demo need on a fresh Debian machine
+deps: browsers node_modules
+
+browsers:
+	scripts/ensure-browsers.sh
+
+node_modules: package-lock.json
+	PUPPETEER_SKIP_DOWNLOAD=1 $(NPM) ci --no-audit --no-fund
+	@touch node_modules
+
+## demo: demo vendors on loopback, Chromium with the extension, a report and screenshots
+demo: build deps
+	$(NODE) extension/e2e/demo.mjs
+
+## bench: side-by-side measurements, written to BENCHMARKS.md
+bench: build deps
+	$(GO) run ./bench/cmd/rbutton-bench
+
+## install: put rbutton on this machine and register it with every browser found
+install: build
+	install -d $(HOME)/.local/bin
+	install -m 0755 $(BIN)/rbutton $(HOME)/.local/bin/rbutton
+	$(HOME)/.local/bin/rbutton install
+
+uninstall:
+	-$(HOME)/.local/bin/rbutton uninstall
+	rm -f $(HOME)/.local/bin/rbutton
+
+## package: store-ready zips of the extension, one per browser, in dist/
+package:
+	extension/package.sh dist
+
+clean:
+	rm -rf $(BIN) dist demo-output bench/out
