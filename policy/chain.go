@@ -30,13 +30,14 @@ func (e *Event) ComputeHash() (string, error) {
 	return Digest(b), nil
 }
 
-// AppendEvent returns a new chain with e appended: it sets e's seq to the
-// chain length, prev to the last event's hash ("" for the first), computes
+// AppendEvent returns a new chain with e appended: it truncates e's time to
+// whole seconds in UTC, sets e's seq to the chain length, prev to the last event's hash ("" for the first), computes
 // its hash and validates it. Its time must not be before the last event's.
 // chain itself is not modified.
 func AppendEvent(chain []Event, e Event) ([]Event, error) {
 	e.Seq = len(chain)
 	e.Prev = ""
+	e.Time = e.Time.UTC().Truncate(time.Second)
 	if n := len(chain); n > 0 {
 		e.Prev = chain[n-1].Hash
 		if e.Time.Before(chain[n-1].Time) {

@@ -24,6 +24,12 @@ var (
 	ErrChainBroken = errors.New("hash chain broken")
 	// ErrStale: a signed message's creation time is outside MaxClockSkew of now.
 	ErrStale = errors.New("stale")
+	// ErrTermsChanged: a proposal's termsDigest is not the site's current terms digest.
+	ErrTermsChanged = errors.New("terms changed")
+	// ErrUnknownOffer: a proposal names an offer the document does not have, or changes its terms.
+	ErrUnknownOffer = errors.New("unknown offer")
+	// ErrMismatch: a site's record does not hold the agreement the agent proposed.
+	ErrMismatch = errors.New("record does not hold the proposed agreement")
 )
 
 // ParseError says where in a document a problem is. Path uses JSON member
@@ -67,6 +73,7 @@ func ErrorKind(err error) string {
 		{ErrMalformed, "malformed"}, {ErrUnknownField, "unknown_field"}, {ErrMissing, "missing"},
 		{ErrInvalidValue, "invalid_value"}, {ErrTooLarge, "too_large"}, {ErrBadSignature, "bad_signature"},
 		{ErrRecordID, "record_id"}, {ErrChainBroken, "chain_broken"}, {ErrStale, "stale"},
+		{ErrTermsChanged, "terms_changed"}, {ErrUnknownOffer, "unknown_offer"}, {ErrMismatch, "mismatch"},
 	} {
 		if errors.Is(err, k.err) {
 			return k.name
@@ -105,6 +112,10 @@ func WireErrorCode(err error) string {
 		return CodeBadSignature
 	case errors.Is(err, ErrStale):
 		return CodeStale
+	case errors.Is(err, ErrTermsChanged):
+		return CodeTermsChanged
+	case errors.Is(err, ErrUnknownOffer):
+		return CodeUnknownOffer
 	}
 	return ""
 }

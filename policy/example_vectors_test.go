@@ -14,7 +14,7 @@ import (
 )
 
 // go test ./policy -run TestGeneratedVectors -update rewrites the generated
-// vector files; without -update the test proves that regenerating them from
+// vector files and the matching blocks of PROTOCOL.md; without -update the test proves that regenerating them from
 // the fixed seeds below gives the stored bytes exactly.
 var update = flag.Bool("update", false, "rewrite generated test vectors")
 
@@ -290,9 +290,52 @@ func generatedFiles(t testing.TB) map[string][]byte {
 	return files
 }
 
+// rewriteProtocolBlocks replaces the content of every fenced block marked
+// "<!-- vector: path -->" in PROTOCOL.md with the named file's bytes.
+func rewriteProtocolBlocks(t *testing.T, files map[string][]byte) {
+	full := filepath.Join("..", "PROTOCOL.md")
+	b, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	var out strings.Builder
+	for i := 0; i < len(lines); i++ {
+		out.WriteString(lines[i])
+		l := strings.TrimSuffix(lines[i], "\n")
+		path, ok := strings.CutPrefix(l, "<!-- vector: ")
+		if !ok || i+1 >= len(lines) || !strings.HasPrefix(lines[i+1], "```") {
+			continue
+		}
+		content, ok := files[strings.TrimSuffix(path, " -->")]
+		if !ok {
+			continue
+		}
+		out.WriteString(lines[i+1])
+		i += 2
+		for i < len(lines) && lines[i] != "```\n" && lines[i] != "```" {
+			i++
+		}
+		c := string(content)
+		if !strings.HasSuffix(c, "\n") {
+			c += "\n"
+		}
+		out.WriteString(c)
+		if i < len(lines) {
+			out.WriteString(lines[i])
+		}
+	}
+	if err := os.WriteFile(full, []byte(out.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestGeneratedVectors(t *testing.T) {
-	t.Parallel()
-	for path, want := range generatedFiles(t) {
+	files := generatedFiles(t)
+	if *update {
+		rewriteProtocolBlocks(t, files)
+	}
+	for path, want := range files {
 		full := filepath.Join("..", filepath.FromSlash(path))
 		if *update {
 			if err := os.WriteFile(full, want, 0o644); err != nil {
@@ -309,5 +352,3 @@ func TestGeneratedVectors(t *testing.T) {
 		}
 	}
 }
-
-var _ = strings.TrimSpace

@@ -91,8 +91,9 @@ func CheckOffer(user UserTerms, o Offer) []Conflict {
 	return cs
 }
 
-// MatchResult is the outcome of Match: the chosen offer, or every conflict of
-// every offer when none is acceptable.
+// MatchResult is the outcome of Match: the chosen offer (a copy), or every
+// conflict of every offer when none is acceptable. Both are empty only for a
+// document without offers, which parsing never yields.
 type MatchResult struct {
 	Offer     *Offer
 	Conflicts []Conflict
@@ -150,6 +151,9 @@ func MorePrivate(a, b Offer) bool {
 func Match(user UserTerms, doc *TermsDocument) MatchResult {
 	var best *Offer
 	var all []Conflict
+	if doc == nil {
+		return MatchResult{}
+	}
 	for i := range doc.Offers {
 		o := &doc.Offers[i]
 		if cs := CheckOffer(user, *o); cs != nil {
@@ -161,7 +165,8 @@ func Match(user UserTerms, doc *TermsDocument) MatchResult {
 		}
 	}
 	if best != nil {
-		return MatchResult{Offer: best}
+		chosen := *best // a copy, so the result does not alias doc
+		return MatchResult{Offer: &chosen}
 	}
 	return MatchResult{Conflicts: all}
 }

@@ -53,14 +53,14 @@ type SignedRequest struct {
 	Type      string    `json:"type" validate:"required,oneof=data-return end"`
 	Record    string    `json:"record" validate:"required,digest"`
 	Nonce     string    `json:"nonce" validate:"required,nonce"`
-	Created   time.Time `json:"created" validate:"required"`
+	Created   time.Time `json:"created" validate:"required,utctime"`
 	Signature string    `json:"signature,omitempty" validate:"required,signature"`
 }
 
 // DataItem is one thing a site holds about the user.
 type DataItem struct {
 	Type string            `json:"type" validate:"required,max=64"`
-	Time time.Time         `json:"time" validate:"required"`
+	Time time.Time         `json:"time" validate:"required,utctime"`
 	Data map[string]string `json:"data,omitempty" validate:"omitempty,max=64,dive,keys,max=64,endkeys,max=1000"`
 }
 
@@ -69,7 +69,7 @@ type DataReturn struct {
 	V          int        `json:"v" validate:"eq=1"`
 	Record     string     `json:"record" validate:"required,digest"`
 	Controller Controller `json:"controller"`
-	Generated  time.Time  `json:"generated" validate:"required"`
+	Generated  time.Time  `json:"generated" validate:"required,utctime"`
 	Items      []DataItem `json:"items" validate:"max=1000,dive"`
 }
 

@@ -54,7 +54,8 @@ func ParseDataReturn(b []byte) (*DataReturn, error) {
 // ParseEndAnswer parses and validates a site's answer to an end request.
 func ParseEndAnswer(b []byte) (*EndAnswer, error) { return parse(b, MaxMessage, (*EndAnswer).Validate) }
 
-// Validate applies the checks ParseTermsDocument applies: tags, then unique offer ids.
+// Validate applies the checks ParseTermsDocument applies: tags, then unique
+// offer ids, and a dataReturn endpoint wherever an offer undertakes data return.
 func (t *TermsDocument) Validate() error {
 	if err := validateStruct(t); err != nil {
 		return err
@@ -65,6 +66,13 @@ func (t *TermsDocument) Validate() error {
 			return pathErr(fmt.Sprintf("offers[%d].id", i), ErrInvalidValue, fmt.Sprintf("duplicate offer id (also offers[%d])", j))
 		}
 		seen[o.ID] = i
+	}
+	if t.Endpoints.DataReturn == "" {
+		for i, o := range t.Offers {
+			if o.Obligations.DataReturn != LevelNone {
+				return pathErr("endpoints.dataReturn", ErrMissing, fmt.Sprintf("is required because offers[%d] undertakes dataReturn %q", i, o.Obligations.DataReturn))
+			}
+		}
 	}
 	return nil
 }

@@ -208,3 +208,18 @@ func TestCheckFresh(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateRejectsNonCanonicalTimes(t *testing.T) {
+	t.Parallel()
+	_, _, p := exampleProposal(t)
+	a := p.Agreement
+	a.Created = a.Created.Add(time.Millisecond)
+	wantPathErr(t, a.Validate(), "created", "invalid_value")
+	a.Created = p.Agreement.Created.In(time.FixedZone("CET", 3600))
+	wantPathErr(t, a.Validate(), "created", "invalid_value")
+	// AppendEvent normalises instead, since the chain is ours to build.
+	chain, err := AppendEvent(nil, Event{Type: EventNegotiated, Time: exampleCreated.Add(1500 * time.Millisecond).In(time.FixedZone("CET", 3600))})
+	if err != nil || !chain[0].Time.Equal(exampleCreated.Add(time.Second)) || chain[0].Time.Location() != time.UTC {
+		t.Errorf("AppendEvent: %+v, %v", chain, err)
+	}
+}

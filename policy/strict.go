@@ -177,9 +177,6 @@ func typeErr(path, want string, v any) error {
 // checkShape walks the parsed tree against Go type t.
 func checkShape(v any, t reflect.Type, path string) error {
 	if t.Kind() == reflect.Pointer {
-		if v == nil {
-			return nil
-		}
 		return checkShape(v, t.Elem(), path)
 	}
 	if t == timeType {

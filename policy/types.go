@@ -63,7 +63,7 @@ type TermsDocument struct {
 	Controller Controller `json:"controller"`
 	Policy     string     `json:"policy" validate:"required,max=500,http_url"`
 	PublicKey  string     `json:"publicKey" validate:"required,ed25519key"`
-	LastUpdate time.Time  `json:"lastUpdate" validate:"required"`
+	LastUpdate time.Time  `json:"lastUpdate" validate:"required,utctime"`
 	Endpoints  Endpoints  `json:"endpoints"`
 	Offers     []Offer    `json:"offers" validate:"required,min=1,max=32,dive"`
 }
@@ -79,11 +79,11 @@ type Conflict struct {
 	// Needs is what the site needs: for a ceiling dimension the offer's
 	// value, for purposes the offer's purposes the user does not allow; for
 	// an obligation (access, deletion, dataReturn) what the site offers.
-	Needs string `json:"needs" validate:"required,max=200"`
+	Needs string `json:"needs" validate:"max=300"`
 	// Allows is what the user allows: for a ceiling dimension the user's
 	// ceiling, for purposes all the user's allowed purposes; for an
 	// obligation the floor the user requires.
-	Allows string `json:"allows" validate:"required,max=200"`
+	Allows string `json:"allows" validate:"max=300"`
 }
 
 // Agreement is the body both parties sign (PROTOCOL.md, "Agreement record").
@@ -99,7 +99,7 @@ type Agreement struct {
 	UserKey     string      `json:"userKey" validate:"required,ed25519key"`
 	SiteKey     string      `json:"siteKey" validate:"required,ed25519key"`
 	Nonce       string      `json:"nonce" validate:"required,nonce"`
-	Created     time.Time   `json:"created" validate:"required"`
+	Created     time.Time   `json:"created" validate:"required,utctime"`
 }
 
 // Record is an agreement signed by both parties: what each side keeps.
@@ -124,7 +124,7 @@ const (
 type Event struct {
 	Seq       int       `json:"seq" validate:"min=0"`
 	Type      string    `json:"type" validate:"required,oneof=negotiated renegotiated conflict terms-changed data-returned ended"`
-	Time      time.Time `json:"time" validate:"required"`
+	Time      time.Time `json:"time" validate:"required,utctime"`
 	Agreement string    `json:"agreement,omitempty" validate:"omitempty,digest"`
 	Detail    string    `json:"detail,omitempty" validate:"omitempty,max=1000"`
 	Prev      string    `json:"prev" validate:"omitempty,digest"`

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -22,7 +23,8 @@ var (
 )
 
 // Validator returns the shared validator with the DNT-D tags registered:
-// retention, offerid, abspath, ed25519key, digest, origin, nonce, signature.
+// retention, offerid, abspath, ed25519key, digest, origin, nonce, signature,
+// utctime (a time.Time in UTC with whole seconds: the only form DNT-D signs).
 // Field names in its errors are JSON member names.
 func Validator() *validator.Validate {
 	validatorOnce.Do(func() {
@@ -54,6 +56,10 @@ func Validator() *validator.Validate {
 		must(v.RegisterValidation("digest", str(func(s string) bool { return isB64Len(s, sha256.Size) })))
 		must(v.RegisterValidation("nonce", str(func(s string) bool { return isB64Len(s, NonceSize) })))
 		must(v.RegisterValidation("signature", str(func(s string) bool { return isB64Len(s, ed25519.SignatureSize) })))
+		must(v.RegisterValidation("utctime", func(fl validator.FieldLevel) bool {
+			t, ok := fl.Field().Interface().(time.Time)
+			return ok && t.Location() == time.UTC && t.Nanosecond() == 0
+		}))
 		must(v.RegisterValidation("origin", str(func(s string) bool { o, err := ParseOrigin(s); return err == nil && o == s })))
 		validate = v
 	})
@@ -101,6 +107,7 @@ var tagMessages = map[string]string{
 	"origin":     "must be a canonical origin scheme://host[:port] (https, or http for loopback hosts)",
 	"http_url":   "must be an absolute http or https URL",
 	"unique":     "must not repeat a value",
+	"utctime":    "must be a UTC time with whole seconds (use t.UTC().Truncate(time.Second))",
 }
 
 // validateStruct runs the validator and turns its first error into a
