@@ -1,0 +1,28 @@
+// Package site lets a Go web site speak DNT-D version 1 (PROTOCOL.md): it
+// publishes the site's terms, answers visitors' agents when they propose an
+// agreement, keeps the site's side of each relationship (records signed by
+// both parties, a hash-chained history, data items), returns a visitor's
+// data on request and ends relationships from either side.
+//
+// # How to add DNT-D to an existing Go site
+//
+//  1. Generate an Ed25519 key once and keep it with your other secrets.
+//  2. Describe your controller, policy URL and offers in a Config and call
+//     New. New validates the terms document exactly as an agent will and
+//     fails with a *ConfigError naming the bad field, so a broken
+//     configuration never reaches visitors.
+//  3. Mount the protocol endpoints next to your routes with Vendor.Mount
+//     (or serve Vendor.Handler), and wrap your site in Vendor.Middleware.
+//     Pages now carry DNT-D, Tk and Vary headers.
+//  4. Where your code tracks, measures or shares, ask first:
+//     Permits(r, policy.PurposeAnalytics), MayTrack(r, policy.TrackingFirstParty),
+//     MayShare(r, policy.SharingProcessors). Without an agreement they
+//     answer the most private thing.
+//  5. Record what you keep about a visitor with Vendor.Record, so that
+//     data-return requests can give it back; end relationships you no
+//     longer want with Vendor.End.
+//
+// The Store interface holds the site's side; NewMemoryStore is for examples
+// and tests, OpenBoltStore keeps everything in one bbolt file, and a site
+// can implement Store over its own database.
+package site

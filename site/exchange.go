@@ -1,0 +1,260 @@
+package site
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rbutton/rbutton/policy"
+)
+
+// answer is an HTTP status and JSON body, kept with a nonce so that a
+// retried proposal gets exactly the same bytes.
+type answer struct {
+	status int
+	body   []byte
+}
+
+func jsonAnswer(status int, v any) answer {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "cannot encode the answer", "")
+	}
+	return answer{status, append(b, '\n')}
+}
+
+func errorAnswer(status int, code, msg, digest string) answer {
+	b, _ := json.Marshal(policy.ErrorDocument{V: policy.Version, Error: code, Message: msg, TermsDigest: digest})
+	return answer{status, append(b, '\n')}
+}
+
+func (a answer) write(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", policy.MediaType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(a.status)
+	w.Write(a.body)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg, digest string) {
+	errorAnswer(status, code, msg, digest).write(w)
+}
+
+// readMessage enforces POST, the media type and the size limit, and returns
+// the body, or writes the error answer and returns ok=false.
+func readMessage(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, policy.CodeMalformed, "this endpoint accepts only POST", "")
+		return nil, false
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != policy.MediaType {
+		writeError(w, http.StatusUnsupportedMediaType, policy.CodeMalformed, "Content-Type must be "+policy.MediaType, "")
+		return nil, false
+	}
+	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, policy.MaxMessage))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, policy.CodeTooLarge, fmt.Sprintf("the body exceeds %d bytes", policy.MaxMessage), "")
+		} else {
+			writeError(w, http.StatusBadRequest, policy.CodeMalformed, "cannot read the body", "")
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// parseFailure turns a policy parse or verification error into an answer.
+func parseFailure(err error) answer {
+	code := policy.WireErrorCode(err)
+	if code == "" {
+		code = policy.CodeInvalid
+	}
+	status := http.StatusBadRequest
+	if code == policy.CodeTooLarge {
+		status = http.StatusRequestEntityTooLarge
+	}
+	return errorAnswer(status, code, err.Error(), "")
+}
+
+func (v *Vendor) serveAgreement(w http.ResponseWriter, r *http.Request) {
+	body, ok := readMessage(w, r)
+	if !ok {
+		return
+	}
+	a := v.propose(body)
+	a.write(w)
+}
+
+// propose handles one proposal body and returns the HTTP status and JSON answer.
+func (v *Vendor) propose(body []byte) answer {
+	p, err := policy.ParseProposal(body)
+	if err != nil {
+		v.logf("← proposal: rejected: %v", err)
+		return parseFailure(err)
+	}
+	if err := policy.VerifyProposal(*p); err != nil {
+		v.logf("← proposal from key=%s: rejected: %v", short(p.Agreement.UserKey), err)
+		return parseFailure(err)
+	}
+	// The signature holds, so the nonce is the proposer's: from here on,
+	// every answer is remembered with it.
+	v.exchange.Lock()
+	defer v.exchange.Unlock()
+	now := v.now()
+	bodyDigest := policy.Digest(body)
+	v.forgetNonces(now)
+	prev, seen, err := v.store.GetNonce("proposal:" + p.Agreement.Nonce)
+	if err != nil {
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the proposal", "")
+	}
+	if seen {
+		if prev.BodyDigest == bodyDigest {
+			v.logf("← proposal offer=%s from key=%s (retry) → same answer", offerName(p.Agreement.Offer), short(p.Agreement.UserKey))
+			return answer{prev.Status, prev.Answer}
+		}
+		v.logf("← proposal from key=%s → replay (nonce reused)", short(p.Agreement.UserKey))
+		return errorAnswer(http.StatusBadRequest, policy.CodeReplay, "this nonce was already used with a different proposal", "")
+	}
+	ans, summary := v.decide(p, now)
+	v.logf("← proposal offer=%s from key=%s  → %s", offerName(p.Agreement.Offer), short(p.Agreement.UserKey), summary)
+	v.rememberAnswer(p.Agreement.Nonce, bodyDigest, ans, p.Agreement.Created)
+	return ans
+}
+
+func (v *Vendor) rememberAnswer(nonce, bodyDigest string, a answer, created time.Time) {
+	n := Nonce{Nonce: "proposal:" + nonce, BodyDigest: bodyDigest, Status: a.status, Answer: a.body,
+		Expires: created.Add(2 * policy.MaxClockSkew)}
+	if err := v.store.PutNonce(n); err != nil {
+		v.logf("cannot store nonce: %v", err)
+	}
+}
+
+func offerName(id string) string {
+	if id == "" {
+		return "(user terms)"
+	}
+	return id
+}
+
+// decide answers a well-formed, correctly signed proposal.
+func (v *Vendor) decide(p *policy.Proposal, now time.Time) (answer, string) {
+	a := p.Agreement
+	doc, _, digest := v.Terms()
+	if a.Site != v.origin {
+		return errorAnswer(http.StatusBadRequest, policy.CodeInvalid, fmt.Sprintf("agreement.site is %s; this site is %s", a.Site, v.origin), ""), "invalid (other site)"
+	}
+	if a.SiteKey != v.pubKey {
+		return errorAnswer(http.StatusBadRequest, policy.CodeInvalid, "agreement.siteKey is not this site's key", ""), "invalid (site key)"
+	}
+	if err := policy.CheckFresh(a.Created, now); err != nil {
+		return errorAnswer(http.StatusBadRequest, policy.CodeStale, "agreement.created "+strings.TrimPrefix(err.Error(), "created: "), ""), "stale"
+	}
+	if a.TermsDigest != digest {
+		return errorAnswer(http.StatusConflict, policy.CodeTermsChanged, "the terms changed; fetch "+policy.WellKnownPath+" again", digest), "terms_changed"
+	}
+	if a.Offer != "" {
+		o := doc.Offer(a.Offer)
+		if o == nil {
+			return errorAnswer(http.StatusBadRequest, policy.CodeUnknownOffer, fmt.Sprintf("this site has no offer %q", a.Offer), ""), "unknown_offer"
+		}
+		if policy.AgreedDigest(a.Terms, a.Obligations) != policy.AgreedDigest(o.Terms, o.Obligations) {
+			return errorAnswer(http.StatusBadRequest, policy.CodeInvalid, fmt.Sprintf("the agreement's terms are not those of offer %q", a.Offer), ""), "invalid (terms differ from offer)"
+		}
+		return v.accept(p, now, nil)
+	}
+	user := policy.UserTerms{V: policy.Version, Terms: a.Terms, Obligations: a.Obligations}
+	m := policy.Match(user, doc)
+	if m.Offer != nil {
+		return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusCounterOffer, CounterOffer: m.Offer.ID,
+				Reason: fmt.Sprintf("our offer %q is within your terms", m.Offer.ID)}),
+			"AgreementNegotiationCounterOfferMade offer=" + m.Offer.ID
+	}
+	if v.acceptUser != nil && v.acceptUser(a.Terms, a.Obligations) {
+		return v.accept(p, now, &AgreedTerms{Terms: a.Terms, Obligations: a.Obligations})
+	}
+	conflicts := m.Conflicts
+	if len(conflicts) > 300 {
+		conflicts = conflicts[:300]
+	}
+	v.appendHistory(a.UserKey, policy.Event{Type: policy.EventConflict, Time: now, Detail: "refused the user's terms"})
+	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusRefused,
+		Reason: "none of our offers fits within your terms, and we do not accept yours", Conflicts: conflicts}), "AgreementRefused"
+}
+
+// accept signs and stores the agreement. userTerms is set when the vendor
+// accepts the user's own terms rather than one of its offers.
+func (v *Vendor) accept(p *policy.Proposal, now time.Time, userTerms *AgreedTerms) (answer, string) {
+	a := p.Agreement
+	sig, err := policy.SignAgreement(a, v.priv)
+	if err != nil {
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot sign", ""), "error: " + err.Error()
+	}
+	rec, err := policy.NewRecord(a, p.UserSignature, sig)
+	if err != nil {
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot make the record", ""), "error: " + err.Error()
+	}
+	if userTerms != nil {
+		d := policy.AgreedDigest(a.Terms, a.Obligations)
+		if err := v.store.PutAgreedTerms(d, *userTerms); err != nil {
+			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the agreement", ""), "error: " + err.Error()
+		}
+		v.mu.Lock()
+		v.agreed[d] = *userTerms
+		v.mu.Unlock()
+	}
+	if err := v.store.PutRecord(StoredRecord{Record: rec}); err != nil {
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the agreement", ""), "error: " + err.Error()
+	}
+	typ := policy.EventNegotiated
+	if chain, _ := v.store.History(a.UserKey); len(chain) > 0 {
+		typ = policy.EventRenegotiated
+	}
+	detail := "accepted offer " + a.Offer
+	if a.Offer == "" {
+		detail = "accepted the user's terms"
+	}
+	v.appendHistory(a.UserKey, policy.Event{Type: typ, Time: now, Agreement: rec.ID, Detail: detail})
+	v.store.AddItem(relSubject(a.UserKey), policy.DataItem{Type: "agreement", Time: now.UTC().Truncate(time.Second),
+		Data: map[string]string{"record": rec.ID, "offer": a.Offer, "termsDigest": a.TermsDigest}})
+	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &rec}),
+		"AgreementAccepted record=" + short(rec.ID)
+}
+
+// appendHistory adds e to the relationship's hash chain. Callers hold v.exchange.
+func (v *Vendor) appendHistory(rel string, e policy.Event) error {
+	chain, err := v.store.History(rel)
+	if err != nil {
+		return err
+	}
+	e.Time = e.Time.UTC().Truncate(time.Second)
+	if n := len(chain); n > 0 && e.Time.Before(chain[n-1].Time) {
+		e.Time = chain[n-1].Time // a clock step back must not break the chain
+	}
+	chain, err = policy.AppendEvent(chain, e)
+	if err != nil {
+		return err
+	}
+	return v.store.PutHistory(rel, chain)
+}
+
+// History returns the vendor's hash-chained history of the relationship the
+// record belongs to.
+func (v *Vendor) History(recordID string) ([]policy.Event, error) {
+	sr, err := v.store.GetRecord(recordID)
+	if err != nil {
+		return nil, err
+	}
+	return v.store.History(sr.Record.Agreement.UserKey)
+}
+
+func relSubject(userKey string) string { return "rel:" + userKey }
+func sessionSubject(id string) string  { return "session:" + id }

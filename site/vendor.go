@@ -1,0 +1,304 @@
+package site
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/rbutton/rbutton/policy"
+)
+
+// Default endpoint paths, used where Config.Endpoints leaves one empty.
+const (
+	DefaultAgreementPath  = "/.well-known/dnt-d/agreement"
+	DefaultDataReturnPath = "/.well-known/dnt-d/data"
+	DefaultEndPath        = "/.well-known/dnt-d/end"
+	// DefaultSessionCookie is the first-party cookie the middleware sets for
+	// visitors whose agreement permits tracking (Config.SessionCookie).
+	DefaultSessionCookie = "dntd_session"
+)
+
+// Config is a vendor's DNT-D configuration, in Go.
+type Config struct {
+	// Origin is the site's origin, like "https://shop.example" (policy.ParseOrigin
+	// form). Proposals must name it as agreement.site.
+	Origin string
+	// Controller and PolicyURL name who is responsible and where the
+	// human-readable privacy policy is.
+	Controller policy.Controller
+	PolicyURL  string
+	// Offers are the terms the vendor proposes, most private first by custom.
+	Offers []policy.Offer
+	// Endpoints default to DefaultAgreementPath, DefaultDataReturnPath and
+	// DefaultEndPath.
+	Endpoints policy.Endpoints
+	// PrivateKey signs agreements; its public half is in the terms document.
+	PrivateKey ed25519.PrivateKey
+	// Store keeps records, history, data items and nonces; nil means a
+	// fresh MemoryStore.
+	Store Store
+	// AcceptUserTerms decides whether to accept a user's counter-proposal
+	// (their own terms) when none of the offers fits them. Nil refuses.
+	AcceptUserTerms func(policy.Terms, policy.Obligations) bool
+	// SessionCookie names the first-party cookie set for visitors whose
+	// agreement permits tracking; "" means DefaultSessionCookie, "-" none.
+	SessionCookie string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Log, if set, receives one readable line per protocol exchange.
+	Log func(line string)
+}
+
+// ConfigError says what is wrong with a Config.
+type ConfigError struct {
+	Field string // Go field or terms-document path, like "offers[1].terms.retention"
+	Err   error
+}
+
+func (e *ConfigError) Error() string {
+	return "site: invalid configuration: " + e.Field + ": " + e.Err.Error()
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Vendor is a site speaking DNT-D. It is safe for concurrent use.
+type Vendor struct {
+	origin        string
+	priv          ed25519.PrivateKey
+	pubKey        string
+	store         Store
+	acceptUser    func(policy.Terms, policy.Obligations) bool
+	sessionCookie string
+	now           func() time.Time
+	log           func(string)
+	base          policy.TermsDocument // without offers and lastUpdate
+
+	mu     sync.RWMutex // guards the terms below and agreed
+	doc    *policy.TermsDocument
+	raw    []byte
+	digest string
+	offers map[string]policy.Offer // by agreed digest
+	agreed map[string]AgreedTerms  // accepted user terms, by agreed digest
+
+	exchange   sync.Mutex // serialises decisions so nonce, record and history stay consistent
+	lastForget time.Time  // when expired nonces were last dropped (guarded by exchange)
+}
+
+// New validates cfg, builds the terms document and returns the Vendor.
+func New(cfg Config) (*Vendor, error) {
+	origin, err := policy.ParseOrigin(cfg.Origin)
+	if err != nil {
+		return nil, &ConfigError{"Origin", err}
+	}
+	if origin != cfg.Origin {
+		return nil, &ConfigError{"Origin", fmt.Errorf("%q is not in canonical form (%q)", cfg.Origin, origin)}
+	}
+	if len(cfg.PrivateKey) != ed25519.PrivateKeySize {
+		return nil, &ConfigError{"PrivateKey", fmt.Errorf("is %d bytes, want an ed25519 private key of %d", len(cfg.PrivateKey), ed25519.PrivateKeySize)}
+	}
+	ep := cfg.Endpoints
+	if ep.Agreement == "" {
+		ep.Agreement = DefaultAgreementPath
+	}
+	if ep.DataReturn == "" {
+		ep.DataReturn = DefaultDataReturnPath
+	}
+	if ep.End == "" {
+		ep.End = DefaultEndPath
+	}
+	seen := map[string]string{policy.WellKnownPath: "the terms document"}
+	for _, p := range []struct{ name, path string }{{"Endpoints.Agreement", ep.Agreement}, {"Endpoints.DataReturn", ep.DataReturn}, {"Endpoints.End", ep.End}} {
+		if other, dup := seen[p.path]; dup {
+			return nil, &ConfigError{p.name, fmt.Errorf("path %s is already used by %s", p.path, other)}
+		}
+		seen[p.path] = p.name
+	}
+	v := &Vendor{
+		origin: origin, priv: cfg.PrivateKey, store: cfg.Store, acceptUser: cfg.AcceptUserTerms,
+		sessionCookie: cfg.SessionCookie, now: cfg.Now, log: cfg.Log,
+	}
+	if v.store == nil {
+		v.store = NewMemoryStore()
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.sessionCookie == "" {
+		v.sessionCookie = DefaultSessionCookie
+	}
+	v.pubKey = policy.EncodeKey(cfg.PrivateKey.Public().(ed25519.PublicKey))
+	v.base = policy.TermsDocument{V: policy.Version, Controller: cfg.Controller, Policy: cfg.PolicyURL, PublicKey: v.pubKey, Endpoints: ep}
+	if err := v.SetOffers(cfg.Offers); err != nil {
+		return nil, err
+	}
+	agreed, err := v.store.AllAgreedTerms()
+	if err != nil {
+		return nil, fmt.Errorf("site: load agreed terms: %w", err)
+	}
+	v.agreed = agreed
+	return v, nil
+}
+
+// SetOffers replaces the vendor's offers, publishing a new terms document
+// (new digest, lastUpdate now). Agents notice the new digest in the DNT-D
+// header and renegotiate; proposals against the old digest get 409
+// terms_changed. Invalid offers leave the current document in place.
+func (v *Vendor) SetOffers(offers []policy.Offer) error {
+	doc := v.base
+	doc.LastUpdate = v.now().UTC().Truncate(time.Second)
+	doc.Offers = offers
+	raw, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return &ConfigError{"Offers", err}
+	}
+	raw = append(raw, '\n')
+	parsed, err := policy.ParseTermsDocument(raw)
+	if err != nil {
+		field := "terms document"
+		var pe *policy.ParseError
+		if errors.As(err, &pe) && pe.Path != "" {
+			field = pe.Path
+			err = pe.Err
+		}
+		return &ConfigError{field, err}
+	}
+	byDigest := map[string]policy.Offer{}
+	for _, o := range parsed.Offers {
+		byDigest[policy.AgreedDigest(o.Terms, o.Obligations)] = o
+	}
+	v.mu.Lock()
+	old := v.digest
+	v.doc, v.raw, v.digest, v.offers = parsed, raw, policy.Digest(raw), byDigest
+	v.mu.Unlock()
+	if old != "" {
+		v.logf("terms changed %s → %s", short(old), short(v.digest))
+	}
+	return nil
+}
+
+// Terms returns the current terms document, its exact bytes and digest.
+// They are shared: callers must not modify them.
+func (v *Vendor) Terms() (doc *policy.TermsDocument, raw []byte, digest string) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.doc, v.raw, v.digest
+}
+
+// Origin returns the vendor's origin.
+func (v *Vendor) Origin() string { return v.origin }
+
+// PublicKey returns the vendor's public key as it appears in the terms document.
+func (v *Vendor) PublicKey() string { return v.pubKey }
+
+// Store returns the vendor's store.
+func (v *Vendor) Store() Store { return v.store }
+
+// recognise returns the terms agreed under digest, if the vendor knows them:
+// one of its current offers, or user terms it accepted.
+func (v *Vendor) recognise(digest string) (offer string, t *AgreedTerms) {
+	if digest == "" {
+		return "", nil
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if o, ok := v.offers[digest]; ok {
+		return o.ID, &AgreedTerms{Terms: o.Terms, Obligations: o.Obligations}
+	}
+	if a, ok := v.agreed[digest]; ok {
+		return "", &a
+	}
+	return "", nil
+}
+
+// Handler returns the handler of the DNT-D endpoints: the terms document and
+// the agreement, data-return and end endpoints. Everything else is 404.
+func (v *Vendor) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ep := v.base.Endpoints
+		switch r.URL.Path {
+		case policy.WellKnownPath:
+			v.serveTerms(w, r)
+		case ep.Agreement:
+			v.serveAgreement(w, r)
+		case ep.DataReturn:
+			v.serveDataReturn(w, r)
+		case ep.End:
+			v.serveEnd(w, r)
+		default:
+			writeError(w, http.StatusNotFound, policy.CodeNotFound, "no DNT-D endpoint here", "")
+		}
+	})
+}
+
+// Mount registers the DNT-D endpoints on mux with method patterns ("GET
+// /.well-known/dnt-d", "POST <endpoint>"), so they sit alongside a site's
+// own routes, including a "GET /" catch-all.
+func (v *Vendor) Mount(mux *http.ServeMux) {
+	ep := v.base.Endpoints
+	mux.HandleFunc("GET "+policy.WellKnownPath, v.serveTerms)
+	mux.HandleFunc("POST "+ep.Agreement, v.serveAgreement)
+	mux.HandleFunc("POST "+ep.DataReturn, v.serveDataReturn)
+	mux.HandleFunc("POST "+ep.End, v.serveEnd)
+}
+
+// isProtocolPath reports whether path is one of the vendor's DNT-D endpoints.
+func (v *Vendor) isProtocolPath(path string) bool {
+	ep := v.base.Endpoints
+	return path == policy.WellKnownPath || path == ep.Agreement || path == ep.DataReturn || path == ep.End
+}
+
+func (v *Vendor) serveTerms(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, policy.CodeMalformed, "the terms document is read with GET", "")
+		return
+	}
+	_, raw, digest := v.Terms()
+	h := w.Header()
+	etag := `"` + digest + `"`
+	h.Set("ETag", etag)
+	// no-cache: an agent must see a new document as soon as the DNT-D header announces it.
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.Header.Get("If-None-Match") == etag {
+		v.logf("← GET terms (conditional) → 304 not modified")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	v.logf("← GET terms → %d bytes, digest %s", len(raw), short(digest))
+	h.Set("Content-Type", policy.MediaType)
+	h.Set("Content-Length", fmt.Sprint(len(raw)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(raw)
+}
+
+func (v *Vendor) logf(format string, args ...any) {
+	if v.log != nil {
+		v.log(fmt.Sprintf(format, args...))
+	}
+}
+
+// forgetNonces drops expired nonces at most once a minute. Callers hold v.exchange.
+func (v *Vendor) forgetNonces(now time.Time) {
+	if now.Sub(v.lastForget) < time.Minute && !now.Before(v.lastForget) {
+		return
+	}
+	v.lastForget = now
+	if err := v.store.ForgetNonces(now); err != nil {
+		v.logf("cannot drop expired nonces: %v", err)
+	}
+}
+
+// short abbreviates a base64 digest or key for logs.
+func short(s string) string {
+	if len(s) > 10 {
+		return s[:10] + "…"
+	}
+	return s
+}
