@@ -194,17 +194,6 @@ func mustEvent(t *testing.T, b []byte) Event {
 	return *e
 }
 
-func TestProtocolHasHostPlaceholder(t *testing.T) {
-	t.Parallel()
-	b, err := os.ReadFile(filepath.Join("..", "PROTOCOL.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(b, []byte("## Host messages (native messaging)\n")) {
-		t.Error("PROTOCOL.md lacks the host section heading")
-	}
-}
-
 // The normative tables of PROTOCOL.md say what the code does: each
 // vocabulary table lists its ladder in order, and the presets table lists
 // the presets' values.

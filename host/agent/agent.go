@@ -1,0 +1,418 @@
+// Package agent is the r-button host's message handling: it ties the store
+// (host/store), the site client (host/negotiate) and the policy engine
+// (policy) behind the native-messaging messages of host/proto, and serves
+// them over framed stdin/stdout (host/framing).
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rbutton/rbutton/host/negotiate"
+	"github.com/rbutton/rbutton/host/proto"
+	"github.com/rbutton/rbutton/host/store"
+	"github.com/rbutton/rbutton/policy"
+)
+
+// Backoff after consecutive failures reaching a site: BackoffBase doubled
+// per failure, at most BackoffMax.
+const (
+	BackoffBase = 5 * time.Second
+	BackoffMax  = time.Hour
+)
+
+// Agent handles requests. It keeps no state between requests: everything
+// lives in the store, which every host process shares.
+type Agent struct {
+	DB     *store.DB
+	Client *negotiate.Client
+	Log    zerolog.Logger
+	Now    func() time.Time
+}
+
+func (a *Agent) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// handler decodes its own params and returns a JSON-encodable result.
+type handler func(a *Agent, ctx context.Context, params json.RawMessage) (any, error)
+
+var handlers = map[string]handler{
+	proto.TypeHello:            (*Agent).hello,
+	proto.TypeRelationshipGet:  (*Agent).relationshipGet,
+	proto.TypeRelationshipList: (*Agent).relationshipList,
+	proto.TypeNegotiate:        (*Agent).negotiate,
+	proto.TypeTermsGet:         (*Agent).termsGet,
+	proto.TypeTermsSet:         (*Agent).termsSet,
+	proto.TypeExceptionSet:     (*Agent).exceptionSet,
+	proto.TypeExceptionClear:   (*Agent).exceptionClear,
+	proto.TypeRelationshipEnd:  (*Agent).relationshipEnd,
+	proto.TypeHistoryGet:       (*Agent).historyGet,
+	proto.TypeDataFetch:        (*Agent).dataFetch,
+	proto.TypeExport:           (*Agent).export,
+}
+
+// Handle runs one request. Errors are always *proto.Error.
+func (a *Agent) Handle(ctx context.Context, req proto.Request) (result any, err *proto.Error) {
+	h, ok := handlers[req.Type]
+	if !ok {
+		return nil, proto.Errorf(proto.CodeUnknownType, "unknown message type %q", req.Type)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			a.Log.Error().Str("type", req.Type).Interface("panic", r).Msg("handler panicked")
+			result, err = nil, proto.Errorf(proto.CodeInternal, "internal error handling %s", req.Type)
+		}
+	}()
+	res, herr := h(a, ctx, req.Params)
+	if herr != nil {
+		pe := toProto(herr)
+		a.Log.Warn().Str("type", req.Type).Str("code", pe.Code).Msg(pe.Message)
+		return nil, pe
+	}
+	return res, nil
+}
+
+// toProto maps any error to its reply code.
+func toProto(err error) *proto.Error {
+	var pe *proto.Error
+	var ne *negotiate.Error
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.As(err, &ne):
+		return &proto.Error{Code: ne.Code, Message: ne.Error()}
+	case errors.Is(err, store.ErrBusy):
+		return proto.Errorf(proto.CodeBusy, "the database is busy; try again")
+	case errors.Is(err, store.ErrCorrupt):
+		return &proto.Error{Code: proto.CodeStoreCorrupt, Message: err.Error()}
+	case errors.Is(err, store.ErrNewerSchema):
+		return &proto.Error{Code: proto.CodeStoreNewerSchema, Message: err.Error()}
+	}
+	var se *store.Error
+	if errors.As(err, &se) {
+		return &proto.Error{Code: proto.CodeStoreError, Message: err.Error()}
+	}
+	return &proto.Error{Code: proto.CodeInternal, Message: err.Error()}
+}
+
+func parseSite(s string) (string, error) {
+	site, err := policy.ParseOrigin(s)
+	if err != nil {
+		return "", proto.Errorf(proto.CodeInvalidSite, "%v", err)
+	}
+	return site, nil
+}
+
+func decode[T any](raw json.RawMessage) (*T, error) {
+	var p T
+	if err := proto.DecodeParams(raw, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Hello is the result of hello.
+type Hello struct {
+	Version      string   `json:"version"`
+	Protocol     int      `json:"protocol"`
+	Capabilities []string `json:"capabilities"`
+}
+
+func (a *Agent) hello(_ context.Context, raw json.RawMessage) (any, error) {
+	if _, err := decode[proto.NoParams](raw); err != nil {
+		return nil, err
+	}
+	return Hello{Version: proto.Version, Protocol: proto.Protocol, Capabilities: proto.Types}, nil
+}
+
+func (a *Agent) relationshipGet(_ context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.SiteParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	var rel *store.Relationship
+	err = a.DB.View(func(tx *store.Tx) error {
+		rel, err = tx.Relationship(site)
+		return err
+	})
+	return rel, err
+}
+
+// Summary is one entry of relationship.list: a relationship without the
+// large documents.
+type Summary struct {
+	Site         string    `json:"site"`
+	State        string    `json:"state"`
+	Since        time.Time `json:"since"`
+	Updated      time.Time `json:"updated"`
+	TermsDigest  string    `json:"termsDigest"`
+	AgreedDigest string    `json:"agreedDigest"`
+	Exception    bool      `json:"exception"`
+	Controller   string    `json:"controller"`
+	Offer        string    `json:"offer"`
+	Record       string    `json:"record"`
+	Verified     bool      `json:"verified"`
+	Conflicts    int       `json:"conflicts"`
+}
+
+// Summarize returns r's summary.
+func Summarize(r store.Relationship) Summary {
+	s := Summary{Site: r.Site, State: r.State, Since: r.Since, Updated: r.Updated, TermsDigest: r.TermsDigest,
+		AgreedDigest: r.AgreedDigest, Exception: r.Exception, Verified: r.Verified, Conflicts: len(r.Conflicts)}
+	if r.SiteTerms != nil {
+		s.Controller = r.SiteTerms.Controller.Name
+	}
+	if r.Offer != nil {
+		s.Offer = r.Offer.ID
+	}
+	if r.Record != nil {
+		s.Record = r.Record.ID
+	}
+	return s
+}
+
+func (a *Agent) relationshipList(_ context.Context, raw json.RawMessage) (any, error) {
+	if _, err := decode[proto.NoParams](raw); err != nil {
+		return nil, err
+	}
+	out := []Summary{}
+	err := a.DB.View(func(tx *store.Tx) error {
+		rels, err := tx.Relationships()
+		for _, r := range rels {
+			out = append(out, Summarize(r))
+		}
+		return err
+	})
+	return out, err
+}
+
+// termsInForce returns the user's terms for site and whether they are a
+// site exception. Defaults that were never set are the default preset.
+func termsInForce(tx *store.Tx, site string) (policy.UserTerms, bool, error) {
+	ex, err := tx.Exception(site)
+	if err != nil {
+		return policy.UserTerms{}, false, err
+	}
+	if ex != nil {
+		return *ex, true, nil
+	}
+	u, err := defaults(tx)
+	return u, false, err
+}
+
+func defaults(tx *store.Tx) (policy.UserTerms, error) {
+	d, err := tx.Defaults()
+	if err != nil {
+		return policy.UserTerms{}, err
+	}
+	if d != nil {
+		return *d, nil
+	}
+	u, ok := policy.Preset(policy.DefaultPreset)
+	if !ok {
+		return u, fmt.Errorf("policy has no default preset %q", policy.DefaultPreset)
+	}
+	return u, nil
+}
+
+// TermsResult is the result of terms.get and terms.set.
+type TermsResult struct {
+	Defaults policy.UserTerms     `json:"defaults"`
+	Presets  []policy.NamedPreset `json:"presets"`
+}
+
+func (a *Agent) termsGet(_ context.Context, raw json.RawMessage) (any, error) {
+	if _, err := decode[proto.NoParams](raw); err != nil {
+		return nil, err
+	}
+	var res TermsResult
+	err := a.DB.View(func(tx *store.Tx) error {
+		var err error
+		res.Defaults, err = defaults(tx)
+		return err
+	})
+	res.Presets = policy.Presets
+	return res, err
+}
+
+func parseTerms(raw json.RawMessage) (*policy.UserTerms, error) {
+	u, err := policy.ParseUserTerms(raw)
+	if err != nil {
+		return nil, proto.Errorf(proto.CodeInvalidTerms, "terms: %v", err)
+	}
+	return u, nil
+}
+
+func (a *Agent) termsSet(_ context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.TermsSetParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	u, err := parseTerms(p.Terms)
+	if err != nil {
+		return nil, err
+	}
+	err = a.DB.Update(func(tx *store.Tx) error { return tx.PutDefaults(*u) })
+	return TermsResult{Defaults: *u, Presets: policy.Presets}, err
+}
+
+// ExceptionResult is the result of exception.set and exception.clear.
+type ExceptionResult struct {
+	Site    string            `json:"site"`
+	Terms   *policy.UserTerms `json:"terms"`
+	Cleared bool              `json:"cleared,omitempty"`
+}
+
+func (a *Agent) exceptionSet(_ context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.ExceptionSetParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	u, err := parseTerms(p.Terms)
+	if err != nil {
+		return nil, err
+	}
+	err = a.DB.Update(func(tx *store.Tx) error { return tx.PutException(site, *u) })
+	return ExceptionResult{Site: site, Terms: u}, err
+}
+
+func (a *Agent) exceptionClear(_ context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.SiteParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	var had bool
+	err = a.DB.Update(func(tx *store.Tx) error {
+		had, err = tx.DeleteException(site)
+		return err
+	})
+	return ExceptionResult{Site: site, Cleared: had}, err
+}
+
+// HistoryResult is the result of history.get.
+type HistoryResult struct {
+	Site     string         `json:"site"`
+	Events   []policy.Event `json:"events"`
+	Verified bool           `json:"verified"`
+	Problem  string         `json:"problem,omitempty"`
+}
+
+func (a *Agent) historyGet(_ context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.SiteParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	res := HistoryResult{Site: site}
+	err = a.DB.View(func(tx *store.Tx) error {
+		res.Events, err = tx.History(site)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if verr := policy.VerifyChain(res.Events); verr != nil {
+		res.Problem = verr.Error()
+	} else {
+		res.Verified = true
+	}
+	return res, nil
+}
+
+// Export is everything the host stores except private keys.
+type Export struct {
+	V             int                         `json:"v"`
+	Exported      time.Time                   `json:"exported"`
+	Defaults      *policy.UserTerms           `json:"defaults"`
+	Exceptions    map[string]policy.UserTerms `json:"exceptions"`
+	Relationships []store.Relationship        `json:"relationships"`
+	Histories     map[string][]policy.Event   `json:"histories"`
+}
+
+func (a *Agent) export(_ context.Context, raw json.RawMessage) (any, error) {
+	if _, err := decode[proto.NoParams](raw); err != nil {
+		return nil, err
+	}
+	return ExportAll(a.DB, a.now())
+}
+
+// ExportAll reads everything but private keys in one transaction.
+func ExportAll(db *store.DB, now time.Time) (*Export, error) {
+	ex := &Export{V: 1, Exported: now.UTC().Truncate(time.Second), Histories: map[string][]policy.Event{}}
+	err := db.View(func(tx *store.Tx) error {
+		var err error
+		if ex.Defaults, err = tx.Defaults(); err != nil {
+			return err
+		}
+		if ex.Exceptions, err = tx.Exceptions(); err != nil {
+			return err
+		}
+		if ex.Relationships, err = tx.Relationships(); err != nil {
+			return err
+		}
+		for _, r := range ex.Relationships {
+			h, err := tx.History(r.Site)
+			if err != nil {
+				return err
+			}
+			ex.Histories[r.Site] = h
+		}
+		return nil
+	})
+	return ex, err
+}
+
+// conflictSummary renders conflicts for a history event's detail.
+func conflictSummary(cs []policy.Conflict) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, c := range cs {
+		if !seen[c.Dimension] {
+			seen[c.Dimension] = true
+			parts = append(parts, c.Dimension)
+		}
+	}
+	s := "no acceptable offer"
+	if len(parts) > 0 {
+		s += "; conflicts on " + strings.Join(parts, ", ")
+	}
+	if len(s) > 1000 {
+		s = s[:1000]
+	}
+	return s
+}
+
+// sameTerms compares user terms by their JSON, as stored.
+func sameTerms(a *policy.UserTerms, b policy.UserTerms) bool {
+	if a == nil {
+		return false
+	}
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}

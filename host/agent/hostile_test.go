@@ -1,0 +1,309 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rbutton/rbutton/host/negotiate"
+	"github.com/rbutton/rbutton/host/proto"
+	"github.com/rbutton/rbutton/host/store"
+	"github.com/rbutton/rbutton/policy"
+)
+
+// TestHostileSites runs the negotiator against sites that misbehave in one
+// way each. Every case must fail with its own code and store nothing.
+func TestHostileSites(t *testing.T) {
+	t.Parallel()
+	otherOrigin := newTestSite(t, basicOffer) // somewhere a redirect could lead
+	tests := []struct {
+		name string
+		code string
+		// setup makes s hostile; it may return a different advertisement.
+		setup func(s *testSite) string
+	}{
+		{"huge terms body", proto.CodeSiteTooLarge, func(s *testSite) string {
+			big := []byte(`{"v":1,"pad":"` + strings.Repeat("x", 70<<10) + `"}`)
+			s.setDoc(big)
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Type", policy.MediaType)
+				// Chunked, no Content-Length: the cap must hold while reading.
+				for i := 0; i < len(big); i += 4096 {
+					w.Write(big[i:min(i+4096, len(big))])
+					w.(http.Flusher).Flush()
+				}
+				return true
+			}
+			return ""
+		}},
+		{"huge declared length", proto.CodeSiteTooLarge, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Length", fmt.Sprint(1<<30))
+				w.Header().Set("Content-Type", policy.MediaType)
+				w.WriteHeader(200)
+				w.Write([]byte("{"))
+				return true
+			}
+			return ""
+		}},
+		{"endless slow body", proto.CodeSiteTimeout, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Type", policy.MediaType)
+				for {
+					if _, err := w.Write([]byte(" ")); err != nil {
+						return true
+					}
+					w.(http.Flusher).Flush()
+					select {
+					case <-r.Context().Done():
+						return true
+					case <-time.After(20 * time.Millisecond):
+					}
+				}
+			}
+			return ""
+		}},
+		{"redirect to another origin", proto.CodeSiteRedirect, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				http.Redirect(w, r, otherOrigin.origin+policy.WellKnownPath, http.StatusFound)
+				return true
+			}
+			return otherOrigin.advertisement()
+		}},
+		{"redirect from the agreement endpoint", proto.CodeSiteRedirect, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path == "/dnt-d/agree" {
+					http.Redirect(w, r, otherOrigin.origin+"/dnt-d/agree", http.StatusTemporaryRedirect)
+					return true
+				}
+				return false
+			}
+			return ""
+		}},
+		{"invalid JSON terms", proto.CodeSiteInvalidTerms, func(s *testSite) string {
+			s.setDoc([]byte(`{"v":1,`))
+			return ""
+		}},
+		{"terms failing validation", proto.CodeSiteInvalidTerms, func(s *testSite) string {
+			bad := basicOffer
+			bad.Terms.Retention = "forever"
+			b, _ := json.Marshal(s.docFor(bad))
+			s.setDoc(b)
+			return ""
+		}},
+		{"terms with an unknown field", proto.CodeSiteInvalidTerms, func(s *testSite) string {
+			b, _ := json.Marshal(s.docFor(basicOffer))
+			s.setDoc([]byte(strings.Replace(string(b), `{"v":1,`, `{"v":1,"tracker":"x",`, 1)))
+			return ""
+		}},
+		{"terms differ from the advertised digest", proto.CodeSiteTermsMismatch, func(s *testSite) string {
+			return policy.ResponseHeaderValue(policy.Digest([]byte("something else")))
+		}},
+		{"endpoint on another origin", proto.CodeSiteCrossOriginEndpoint, func(s *testSite) string {
+			d := s.docFor(basicOffer)
+			d.Endpoints.Agreement = otherOrigin.origin + "/dnt-d/agree"
+			b, _ := json.Marshal(d)
+			s.setDoc(b)
+			return ""
+		}},
+		{"scheme-relative endpoint", proto.CodeSiteCrossOriginEndpoint, func(s *testSite) string {
+			d := s.docFor(basicOffer)
+			d.Endpoints.Agreement = "//evil.example/agree"
+			b, _ := json.Marshal(d)
+			s.setDoc(b)
+			return ""
+		}},
+		{"record with a bad site signature", proto.CodeSiteBadSignature, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				p := readProposal(s, r)
+				rec, _ := policy.NewRecord(p.Agreement, p.UserSignature, p.UserSignature) // not the site's signature
+				writeJSON(w, 200, policy.Answer{V: 1, Status: policy.StatusAccepted, Record: &rec})
+				return true
+			}
+			return ""
+		}},
+		{"record altered by the site", proto.CodeSiteBadSignature, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				p := readProposal(s, r)
+				a := p.Agreement
+				a.Terms.Retention = "indefinite" // the site changes what was agreed
+				siteSig, _ := policy.SignAgreement(a, s.priv)
+				rec, _ := policy.NewRecord(a, p.UserSignature, siteSig)
+				writeJSON(w, 200, policy.Answer{V: 1, Status: policy.StatusAccepted, Record: &rec})
+				return true
+			}
+			return ""
+		}},
+		{"invalid JSON answer", proto.CodeSiteInvalidResponse, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				w.Header().Set("Content-Type", policy.MediaType)
+				w.Write([]byte(`{"v":1,"status":`))
+				return true
+			}
+			return ""
+		}},
+		{"error status without an error document", proto.CodeSiteProtocolError, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				http.Error(w, "oops", 500)
+				return true
+			}
+			return ""
+		}},
+		{"site refuses the proposal", proto.CodeSiteRefused, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				writeJSON(w, 400, policy.ErrorDocument{V: 1, Error: "stale", Message: "clock skew"})
+				return true
+			}
+			return ""
+		}},
+		{"terms_changed forever", proto.CodeSiteProtocolError, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				writeJSON(w, 409, policy.ErrorDocument{V: 1, Error: "terms_changed", Message: "again", TermsDigest: policy.Digest(s.terms())})
+				return true
+			}
+			return ""
+		}},
+		{"counter-offer not in the terms", proto.CodeSiteProtocolError, func(s *testSite) string {
+			s.setOffers(adsOffer)
+			s.onOwn = "counter:nonexistent"
+			return ""
+		}},
+		{"terms not found", proto.CodeSiteProtocolError, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool { http.NotFound(w, r); return true }
+			return ""
+		}},
+		{"terms served as HTML", proto.CodeSiteProtocolError, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Type", "text/html")
+				w.Write(s.terms())
+				return true
+			}
+			return ""
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newTestSite(t, basicOffer)
+			a := newAgent(t)
+			a.Client.Timeout = 500 * time.Millisecond
+			adv := tt.setup(s)
+			if adv == "" {
+				adv = s.advertisement()
+			}
+			_, perr := call(t, a, proto.TypeNegotiate, map[string]string{"site": s.origin, "advertisement": adv})
+			if perr == nil || perr.Code != tt.code {
+				t.Fatalf("got %v, want code %s", perr, tt.code)
+			}
+			t.Logf("%s: %s", perr.Code, perr.Message)
+			assertNothingStored(t, a, s.origin)
+			// The failure is remembered (in the store, for every host
+			// process): an immediate retry does not contact the site.
+			hits := s.hits.Load()
+			_, perr = call(t, a, proto.TypeNegotiate, map[string]string{"site": s.origin, "advertisement": adv})
+			if perr == nil || perr.Code != proto.CodeSiteBackoff {
+				t.Fatalf("retry: got %v, want site_backoff", perr)
+			}
+			if s.hits.Load() != hits {
+				t.Errorf("retry during backoff contacted the site")
+			}
+		})
+	}
+}
+
+func readProposal(s *testSite, r *http.Request) *policy.Proposal {
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	p, err := policy.ParseProposal([]byte(b.String()))
+	if err != nil {
+		s.t.Errorf("agent sent an invalid proposal: %v", err)
+		return &policy.Proposal{}
+	}
+	return p
+}
+
+// TestPrivateAddressRefused: a public name resolving to a loopback address
+// is refused at dial time, before any byte is sent.
+func TestPrivateAddressRefused(t *testing.T) {
+	t.Parallel()
+	s := newTestSite(t, basicOffer)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(s.origin, "http://"))
+	for _, ip := range []string{"127.0.0.1", "10.1.2.3", "192.168.1.1", "169.254.169.254", "::1", "fd00::1", "100.64.0.1"} {
+		t.Run(ip, func(t *testing.T) {
+			a := newAgent(t)
+			a.Client.LookupIP = func(context.Context, string) ([]netip.Addr, error) {
+				return []netip.Addr{netip.MustParseAddr(ip)}, nil
+			}
+			site := "https://shop.example:" + port
+			hits := s.hits.Load()
+			_, perr := call(t, a, proto.TypeNegotiate, map[string]string{"site": site, "advertisement": s.advertisement()})
+			if perr == nil || perr.Code != proto.CodeSitePrivateAddress {
+				t.Fatalf("got %v, want site_private_address", perr)
+			}
+			if s.hits.Load() != hits {
+				t.Errorf("the site was contacted")
+			}
+			assertNothingStored(t, a, site)
+		})
+	}
+}
+
+// TestBackoffSurvivesRestart: a new agent (a new host process) on the same
+// database honours the backoff, and after it expires the site is tried again.
+func TestBackoffSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	s := newTestSite(t, basicOffer)
+	s.override = func(w http.ResponseWriter, r *http.Request) bool { http.Error(w, "down", 503); return true }
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	a := newAgent(t)
+	a.Now = func() time.Time { return now }
+	if _, perr := call(t, a, proto.TypeNegotiate, negotiateParams(s)); perr == nil || perr.Code != proto.CodeSiteProtocolError {
+		t.Fatalf("first attempt: %v", perr)
+	}
+	b := &Agent{DB: store.New(a.DB.Path), Client: &negotiate.Client{}, Log: a.Log, Now: a.Now}
+	if _, perr := call(t, b, proto.TypeNegotiate, negotiateParams(s)); perr == nil || perr.Code != proto.CodeSiteBackoff {
+		t.Fatalf("second process: %v", perr)
+	}
+	s.override = nil
+	now = now.Add(BackoffBase + time.Second)
+	rel := mustCall[store.Relationship](t, b, proto.TypeNegotiate, negotiateParams(s))
+	if rel.State != store.StateAgreed {
+		t.Fatalf("after backoff: %+v", rel)
+	}
+	var bo *store.Backoff
+	b.DB.View(func(tx *store.Tx) error { bo, _ = tx.Backoff(s.origin); return nil })
+	if bo != nil {
+		t.Errorf("backoff not cleared after success: %+v", bo)
+	}
+}

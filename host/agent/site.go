@@ -1,0 +1,301 @@
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rbutton/rbutton/host/negotiate"
+	"github.com/rbutton/rbutton/host/proto"
+	"github.com/rbutton/rbutton/host/store"
+	"github.com/rbutton/rbutton/policy"
+)
+
+// negotiate handles negotiate {site, advertisement}. When the stored
+// relationship was made against the advertised terms digest and the user's
+// terms in force are unchanged, it is returned without contacting the site.
+func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.NegotiateParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := policy.ParseResponseHeader(p.Advertisement)
+	if err != nil {
+		return nil, proto.Errorf(proto.CodeInvalidAdvertisement, "advertisement: %v", err)
+	}
+
+	var (
+		prior     *store.Relationship
+		user      policy.UserTerms
+		exception bool
+		key       *store.Key
+		backoff   *store.Backoff
+	)
+	err = a.DB.View(func(tx *store.Tx) error {
+		var err error
+		if prior, err = tx.Relationship(site); err != nil {
+			return err
+		}
+		if user, exception, err = termsInForce(tx, site); err != nil {
+			return err
+		}
+		if key, err = tx.Key(site); err != nil {
+			return err
+		}
+		backoff, err = tx.Backoff(site)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !p.Force && prior != nil && sameTerms(prior.MyTerms, user) {
+		// Nothing changed on either side: no request to the site.
+		if prior.TermsDigest == digest && prior.State != store.StateError {
+			return prior, nil
+		}
+		// The user ended this relationship: new site terms do not revive it.
+		// Changing their terms for the site, or forcing, does.
+		if prior.State == store.StateEnded {
+			return prior, nil
+		}
+	}
+	now := a.now().Truncate(time.Second)
+	if backoff != nil && now.Before(backoff.Next) {
+		return nil, proto.Errorf(proto.CodeSiteBackoff, "not contacting %s again before %s after %d failure(s); last: %s",
+			site, backoff.Next.Format(time.RFC3339), backoff.Failures, backoff.LastError)
+	}
+	newKey := key == nil
+	if newKey {
+		pub, priv, err := policy.NewPairwiseKey()
+		if err != nil {
+			return nil, err
+		}
+		key = &store.Key{Public: pub, Private: priv, Created: now.Truncate(time.Second)}
+	}
+
+	out, nerr := a.Client.Negotiate(ctx, negotiate.Input{Origin: site, Digest: digest, User: user, Public: key.Public, Private: key.Private})
+	if nerr != nil {
+		a.recordFailure(site, nerr)
+		return nil, nerr
+	}
+
+	var rel store.Relationship
+	err = a.DB.Update(func(tx *store.Tx) error {
+		prior, err := tx.Relationship(site) // re-read: another host may have written meanwhile
+		if err != nil {
+			return err
+		}
+		if err := tx.ClearBackoff(site); err != nil {
+			return err
+		}
+		if newKey {
+			// Another process may have stored a key for this site since we
+			// looked; ours is the one the site now knows, so it wins.
+			if err := tx.PutKey(site, *key); err != nil {
+				return err
+			}
+		}
+		rel = store.Relationship{Site: site, Since: now, Updated: now, TermsDigest: out.Digest,
+			SiteTerms: out.Doc, MyTerms: &user, Exception: exception, Conflicts: []policy.Conflict{}}
+		if prior != nil {
+			rel.Since = prior.Since
+			rel.Record = prior.Record // kept as evidence; only state "agreed" means it is in force
+			if prior.TermsDigest != "" && prior.TermsDigest != out.Digest {
+				detail := fmt.Sprintf("site terms changed from %s to %s", prior.TermsDigest, out.Digest)
+				if _, err := tx.AppendEvent(site, policy.Event{Type: policy.EventTermsChanged, Time: now, Detail: detail}); err != nil {
+					return err
+				}
+			}
+		}
+		if out.TermsChanged && (prior == nil || prior.TermsDigest == out.Digest) {
+			if _, err := tx.AppendEvent(site, policy.Event{Type: policy.EventTermsChanged, Time: now, Detail: "site answered terms_changed; terms refetched"}); err != nil {
+				return err
+			}
+		}
+		if out.Record != nil {
+			typ := policy.EventNegotiated
+			if prior != nil && prior.Record != nil {
+				typ = policy.EventRenegotiated
+			}
+			rel.State, rel.Record, rel.Verified, rel.Offer = store.StateAgreed, out.Record, true, out.Offer
+			rel.AgreedDigest = policy.AgreedDigest(out.Record.Agreement.Terms, out.Record.Agreement.Obligations)
+			detail := "own terms accepted"
+			if out.Offer != nil {
+				detail = "offer " + out.Offer.ID
+			}
+			_, err := tx.AppendEvent(site, policy.Event{Type: typ, Time: now, Agreement: out.Record.ID, Detail: detail})
+			if err != nil {
+				return err
+			}
+		} else {
+			rel.State, rel.Conflicts = store.StateConflict, out.Conflicts
+			if rel.Conflicts == nil {
+				rel.Conflicts = []policy.Conflict{}
+			}
+			rel.Verified = rel.Record != nil && policy.VerifyRecord(*rel.Record) == nil
+			detail := conflictSummary(out.Conflicts)
+			if out.Reason != "" {
+				detail = truncate(detail+"; site: "+out.Reason, 1000)
+			}
+			if _, err := tx.AppendEvent(site, policy.Event{Type: policy.EventConflict, Time: now, Detail: detail}); err != nil {
+				return err
+			}
+		}
+		return tx.PutRelationship(rel)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rel, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// recordFailure counts a failure to reach site so that the next attempt,
+// from any host process, waits. Store errors here are logged, not returned:
+// the site error is what the caller needs.
+func (a *Agent) recordFailure(site string, err error) {
+	var ne *negotiate.Error
+	if !errors.As(err, &ne) {
+		return
+	}
+	now := a.now()
+	uerr := a.DB.Update(func(tx *store.Tx) error {
+		b, err := tx.Backoff(site)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			b = &store.Backoff{}
+		}
+		b.Failures++
+		wait := BackoffBase << min(b.Failures-1, 20)
+		if wait > BackoffMax || wait <= 0 {
+			wait = BackoffMax
+		}
+		b.Next = now.Add(wait)
+		b.LastError = truncate(ne.Code+": "+ne.Error(), 500)
+		return tx.PutBackoff(site, *b)
+	})
+	if uerr != nil {
+		a.Log.Warn().Err(uerr).Str("site", site).Msg("recording backoff")
+	}
+}
+
+// agreed loads site's relationship, which must be agreed, and its key.
+func (a *Agent) agreed(site string) (*store.Relationship, ed25519.PrivateKey, error) {
+	var rel *store.Relationship
+	var key *store.Key
+	err := a.DB.View(func(tx *store.Tx) error {
+		var err error
+		if rel, err = tx.Relationship(site); err != nil {
+			return err
+		}
+		key, err = tx.Key(site)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if rel == nil {
+		return nil, nil, proto.Errorf(proto.CodeNotFound, "no relationship with %s", site)
+	}
+	if rel.State != store.StateAgreed || rel.Record == nil || rel.SiteTerms == nil {
+		return rel, nil, proto.Errorf(proto.CodeNoAgreement, "no agreement in force with %s (state %s)", site, rel.State)
+	}
+	if key == nil {
+		return rel, nil, proto.Errorf(proto.CodeNoAgreement, "no key for %s on this machine (imported relationship?)", site)
+	}
+	return rel, key.Private, nil
+}
+
+// dataFetch handles data.fetch {site}: a signed data-return request.
+func (a *Agent) dataFetch(ctx context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.SiteParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	rel, priv, err := a.agreed(site)
+	if err != nil {
+		return nil, err
+	}
+	dr, err := a.Client.DataReturn(ctx, site, rel.SiteTerms, rel.Record.ID, priv)
+	if err != nil {
+		return nil, err
+	}
+	err = a.DB.Update(func(tx *store.Tx) error {
+		_, err := tx.AppendEvent(site, policy.Event{Type: policy.EventDataReturned, Time: a.now(),
+			Agreement: rel.Record.ID, Detail: fmt.Sprintf("%d item(s) returned", len(dr.Items))})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dr, nil
+}
+
+// relationshipEnd handles relationship.end {site}. The relationship ends
+// locally even when the site cannot be reached; the site's outcome is in
+// the returned relationship's error (null when the site confirmed).
+func (a *Agent) relationshipEnd(ctx context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.SiteParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	rel, priv, err := a.agreed(site)
+	if err != nil {
+		var pe *proto.Error
+		if rel != nil && rel.State == store.StateEnded && errors.As(err, &pe) && pe.Code == proto.CodeNoAgreement {
+			return rel, nil // already ended
+		}
+		return nil, err
+	}
+	var siteErr *store.RelationshipError
+	detail := "ended; site confirmed"
+	if eerr := a.Client.End(ctx, site, rel.SiteTerms, rel.Record.ID, priv); eerr != nil {
+		pe := toProto(eerr)
+		siteErr = &store.RelationshipError{Code: pe.Code, Message: pe.Message}
+		detail = truncate("ended locally; site: "+pe.Code+": "+pe.Message, 1000)
+	}
+	now := a.now().Truncate(time.Second)
+	var out store.Relationship
+	err = a.DB.Update(func(tx *store.Tx) error {
+		cur, err := tx.Relationship(site)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			return proto.Errorf(proto.CodeNotFound, "relationship with %s was forgotten meanwhile", site)
+		}
+		cur.State, cur.AgreedDigest, cur.Updated, cur.Error = store.StateEnded, "", now, siteErr
+		if _, err := tx.AppendEvent(site, policy.Event{Type: policy.EventEnded, Time: now, Agreement: rel.Record.ID, Detail: detail}); err != nil {
+			return err
+		}
+		out = *cur
+		return tx.PutRelationship(*cur)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

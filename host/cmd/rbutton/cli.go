@@ -1,0 +1,565 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rbutton/rbutton/host/agent"
+	"github.com/rbutton/rbutton/host/install"
+	"github.com/rbutton/rbutton/host/negotiate"
+	"github.com/rbutton/rbutton/host/proto"
+	"github.com/rbutton/rbutton/host/store"
+	"github.com/rbutton/rbutton/policy"
+)
+
+const usage = `Usage:
+    rbutton install [--browser NAME]... [--extension-id ID] [--firefox-id ID]
+                    [--user-data-dir DIR] [--path EXE] [--dry-run]
+    rbutton uninstall [--browser NAME]... [--user-data-dir DIR] [--dry-run]
+    rbutton doctor [--json]
+    rbutton list [--json]
+    rbutton show [--json] SITE
+    rbutton history [--json] SITE
+    rbutton terms [show [--json] | set FILE]
+    rbutton forget SITE
+    rbutton export > FILE
+    rbutton import FILE
+    rbutton version
+
+rbutton keeps your DNT-D agreements with the sites you visit. The r-button
+browser extension starts it as a native-messaging host; this command line
+shows and manages the same data.
+
+Browsers: chrome, chromium, brave, edge, vivaldi, firefox. Without --browser,
+install registers with every browser whose profile directory exists.
+
+Examples:
+    $ rbutton install
+    $ rbutton install --browser chromium --user-data-dir /tmp/profile
+    $ rbutton list
+    $ rbutton show https://shop.example
+    $ rbutton terms set my-terms.json
+    $ rbutton export > agreements.json
+
+Files: the database is $RBUTTON_DB (default: <config dir>/rbutton/rbutton.db);
+the log is $RBUTTON_LOG (default: <cache dir>/rbutton/rbutton.log).
+`
+
+func errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "rbutton: "+format+"\n", args...)
+}
+
+// exitErr prints err as one lowercase line and returns the exit code.
+func exitErr(err error) int {
+	var pe *proto.Error
+	msg := err.Error()
+	if errors.As(err, &pe) {
+		msg = pe.Message
+	}
+	if msg != "" {
+		msg = strings.ToLower(msg[:1]) + msg[1:]
+	}
+	errorf("%s", strings.TrimSuffix(strings.ReplaceAll(msg, "\n", " "), "."))
+	return 1
+}
+
+func cli(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "-help", "--help":
+		fmt.Print(usage)
+		return 0
+	case "version", "--version":
+		fmt.Printf("rbutton %s (protocol %d)\n", proto.Version, proto.Protocol)
+		return 0
+	case "install":
+		return cmdInstall(rest, false)
+	case "uninstall":
+		return cmdInstall(rest, true)
+	case "doctor":
+		return cmdDoctor(rest)
+	case "list", "show", "history", "export":
+		return cmdQuery(cmd, rest)
+	case "terms":
+		return cmdTerms(rest)
+	case "forget":
+		return cmdForget(rest)
+	case "import":
+		return cmdImport(rest)
+	}
+	errorf("unknown command %q; run 'rbutton help'", cmd)
+	return 2
+}
+
+type multi []string
+
+func (m *multi) String() string { return strings.Join(*m, ",") }
+func (m *multi) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*m = append(*m, v)
+		}
+	}
+	return nil
+}
+
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) bool {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Print(usage)
+		} else {
+			errorf("%s: %v", fs.Name(), err)
+		}
+		return false
+	}
+	return true
+}
+
+func selfPath() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	return filepath.Abs(exe)
+}
+
+func cmdInstall(args []string, remove bool) int {
+	name := "install"
+	if remove {
+		name = "uninstall"
+	}
+	fs := newFlags(name)
+	var browsers multi
+	fs.Var(&browsers, "browser", "")
+	extID := fs.String("extension-id", install.DefaultExtensionID, "")
+	ffID := fs.String("firefox-id", install.DefaultFirefoxID, "")
+	udd := fs.String("user-data-dir", "", "")
+	path := fs.String("path", "", "")
+	dry := fs.Bool("dry-run", false, "")
+	asJSON := fs.Bool("json", false, "")
+	if !parseFlags(fs, args) {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		errorf("%s: unexpected argument %q", name, fs.Arg(0))
+		return 2
+	}
+	exe := *path
+	if exe == "" {
+		var err error
+		if exe, err = selfPath(); err != nil {
+			return exitErr(fmt.Errorf("locating this binary: %w", err))
+		}
+	}
+	opts := install.Options{Exe: exe, ExtensionID: *extID, FirefoxID: *ffID, Browsers: browsers, UserDataDir: *udd, DryRun: *dry}
+	var res []install.Result
+	var err error
+	if remove {
+		res, err = install.Uninstall(opts)
+	} else {
+		res, err = install.Install(opts)
+	}
+	if *asJSON {
+		printJSON(res)
+	} else {
+		for _, r := range res {
+			fmt.Printf("%-9s %s: %s\n", r.Browser, r.Status, r.Manifest)
+		}
+		if len(res) == 0 && err == nil && !remove {
+			fmt.Println("no browser profile found; name one with --browser")
+		}
+	}
+	if err != nil {
+		return exitErr(err)
+	}
+	return 0
+}
+
+func printJSON(v any) {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func newAgent() (*agent.Agent, error) {
+	db, err := openDB()
+	if err != nil {
+		return nil, err
+	}
+	log, _ := openLog()
+	return &agent.Agent{DB: db, Client: &negotiate.Client{}, Log: log}, nil
+}
+
+// call runs one protocol request in-process, exactly as the host would.
+func call(typ string, params any, dst any) error {
+	a, err := newAgent()
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return err
+	}
+	res, perr := a.Handle(context.Background(), proto.Request{ID: "cli", Type: typ, Params: raw})
+	if perr != nil {
+		return perr
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, dst)
+}
+
+func cmdQuery(cmd string, args []string) int {
+	fs := newFlags(cmd)
+	asJSON := fs.Bool("json", false, "")
+	if !parseFlags(fs, args) {
+		return 2
+	}
+	needSite := cmd == "show" || cmd == "history"
+	if needSite && fs.NArg() != 1 || !needSite && fs.NArg() != 0 {
+		errorf("%s: wrong number of arguments; run 'rbutton help'", cmd)
+		return 2
+	}
+	switch cmd {
+	case "list":
+		var list []agent.Summary
+		if err := call(proto.TypeRelationshipList, struct{}{}, &list); err != nil {
+			return exitErr(err)
+		}
+		if *asJSON {
+			printJSON(list)
+			return 0
+		}
+		if len(list) == 0 {
+			fmt.Println("no relationships yet")
+			return 0
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SITE\tSTATE\tOFFER\tCONTROLLER\tUPDATED")
+		for _, s := range list {
+			offer := s.Offer
+			if offer == "" && s.State == store.StateAgreed {
+				offer = "(own terms)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Site, s.State, dash(offer), dash(s.Controller), s.Updated.Local().Format(time.DateTime))
+		}
+		tw.Flush()
+	case "show":
+		var rel *store.Relationship
+		if err := call(proto.TypeRelationshipGet, proto.SiteParams{Site: fs.Arg(0)}, &rel); err != nil {
+			return exitErr(err)
+		}
+		if rel == nil {
+			return exitErr(fmt.Errorf("no relationship with %s", fs.Arg(0)))
+		}
+		if *asJSON {
+			printJSON(rel)
+			return 0
+		}
+		showRelationship(rel)
+	case "history":
+		var h agent.HistoryResult
+		if err := call(proto.TypeHistoryGet, proto.SiteParams{Site: fs.Arg(0)}, &h); err != nil {
+			return exitErr(err)
+		}
+		if *asJSON {
+			printJSON(h)
+			return 0
+		}
+		for _, e := range h.Events {
+			fmt.Printf("%3d  %s  %-13s %s\n", e.Seq, e.Time.Local().Format(time.DateTime), e.Type, e.Detail)
+		}
+		switch {
+		case len(h.Events) == 0:
+			fmt.Println("no history")
+		case h.Verified:
+			fmt.Printf("hash chain verified (%d events)\n", len(h.Events))
+		default:
+			fmt.Printf("hash chain does NOT verify: %s\n", h.Problem)
+			return 1
+		}
+	case "export":
+		var ex json.RawMessage
+		if err := call(proto.TypeExport, struct{}{}, &ex); err != nil {
+			return exitErr(err)
+		}
+		printJSON(ex)
+	}
+	return 0
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func showRelationship(r *store.Relationship) {
+	fmt.Printf("site:       %s\n", r.Site)
+	fmt.Printf("state:      %s\n", r.State)
+	if r.SiteTerms != nil {
+		fmt.Printf("controller: %s <%s>\n", r.SiteTerms.Controller.Name, r.SiteTerms.Controller.Contact)
+		fmt.Printf("policy:     %s\n", r.SiteTerms.Policy)
+	}
+	fmt.Printf("since:      %s\n", r.Since.Local().Format(time.DateTime))
+	fmt.Printf("updated:    %s\n", r.Updated.Local().Format(time.DateTime))
+	terms := "defaults"
+	if r.Exception {
+		terms = "exception for this site"
+	}
+	fmt.Printf("your terms: %s\n", terms)
+	if r.Offer != nil {
+		fmt.Printf("offer:      %s %s\n", r.Offer.ID, r.Offer.Summary)
+	}
+	if r.Record != nil {
+		a := r.Record.Agreement
+		fmt.Printf("record:     %s (signatures verified: %v)\n", r.Record.ID, r.Verified)
+		fmt.Printf("agreed:     tracking %s; purposes %s; sharing %s; retention %s; identity %s; contact %s\n",
+			a.Terms.Tracking, joinPurposes(a.Terms.Purposes), a.Terms.Sharing, a.Terms.Retention, a.Terms.Identity, a.Terms.Contact)
+		fmt.Printf("site owes:  access %s; deletion %s; data return %s\n", a.Obligations.Access, a.Obligations.Deletion, a.Obligations.DataReturn)
+	}
+	for _, c := range r.Conflicts {
+		fmt.Printf("conflict:   offer %s: %s needs %s, you allow %s\n", c.Offer, c.Dimension, c.Needs, c.Allows)
+	}
+	if r.Error != nil {
+		fmt.Printf("site error: %s: %s\n", r.Error.Code, r.Error.Message)
+	}
+}
+
+func joinPurposes(ps []policy.Purpose) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ", ")
+}
+
+func cmdTerms(args []string) int {
+	sub := "show"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	fs := newFlags("terms " + sub)
+	asJSON := fs.Bool("json", false, "")
+	if !parseFlags(fs, args) {
+		return 2
+	}
+	switch sub {
+	case "show":
+		var res agent.TermsResult
+		if err := call(proto.TypeTermsGet, struct{}{}, &res); err != nil {
+			return exitErr(err)
+		}
+		if *asJSON {
+			printJSON(res.Defaults)
+			return 0
+		}
+		t, o := res.Defaults.Terms, res.Defaults.Obligations
+		fmt.Printf("preset:     %s\n", dash(res.Defaults.Preset))
+		fmt.Printf("you allow:  tracking up to %s; purposes %s; sharing up to %s; retention up to %s; identity up to %s; contact up to %s\n",
+			t.Tracking, joinPurposes(t.Purposes), t.Sharing, t.Retention, t.Identity, t.Contact)
+		fmt.Printf("you require: access %s; deletion %s; data return %s\n", o.Access, o.Deletion, o.DataReturn)
+	case "set":
+		if fs.NArg() != 1 {
+			errorf("terms set: need one FILE (or - for stdin)")
+			return 2
+		}
+		b, err := readInput(fs.Arg(0))
+		if err != nil {
+			return exitErr(err)
+		}
+		var res agent.TermsResult
+		if err := call(proto.TypeTermsSet, proto.TermsSetParams{Terms: b}, &res); err != nil {
+			return exitErr(err)
+		}
+		fmt.Println("default terms updated")
+	default:
+		errorf("terms: unknown subcommand %q (want show or set)", sub)
+		return 2
+	}
+	return 0
+}
+
+func readInput(name string) ([]byte, error) {
+	var r io.Reader = os.Stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, 64<<20+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > 64<<20 {
+		return nil, fmt.Errorf("%s is larger than 64 MiB", name)
+	}
+	return b, nil
+}
+
+func cmdForget(args []string) int {
+	if len(args) != 1 {
+		errorf("forget: need one SITE")
+		return 2
+	}
+	site, err := policy.ParseOrigin(args[0])
+	if err != nil {
+		return exitErr(err)
+	}
+	db, err := openDB()
+	if err != nil {
+		return exitErr(err)
+	}
+	var found bool
+	if err := db.Update(func(tx *store.Tx) error {
+		found, err = tx.Forget(site)
+		return err
+	}); err != nil {
+		return exitErr(err)
+	}
+	if !found {
+		return exitErr(fmt.Errorf("nothing stored about %s", site))
+	}
+	fmt.Printf("forgot %s\n", site)
+	return 0
+}
+
+// cmdImport loads an export. Everything is checked first; then it is
+// written in one transaction, replacing what is stored for those sites.
+func cmdImport(args []string) int {
+	if len(args) != 1 {
+		errorf("import: need one FILE (or - for stdin)")
+		return 2
+	}
+	b, err := readInput(args[0])
+	if err != nil {
+		return exitErr(err)
+	}
+	ex, err := parseExport(b)
+	if err != nil {
+		return exitErr(fmt.Errorf("%s: %w", args[0], err))
+	}
+	db, err := openDB()
+	if err != nil {
+		return exitErr(err)
+	}
+	err = db.Update(func(tx *store.Tx) error {
+		if ex.Defaults != nil {
+			if err := tx.PutDefaults(*ex.Defaults); err != nil {
+				return err
+			}
+		}
+		for site, u := range ex.Exceptions {
+			if err := tx.PutException(site, u); err != nil {
+				return err
+			}
+		}
+		for _, r := range ex.Relationships {
+			if err := tx.PutRelationship(r); err != nil {
+				return err
+			}
+			if err := tx.ReplaceHistory(r.Site, ex.Histories[r.Site]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return exitErr(err)
+	}
+	fmt.Printf("imported %d relationship(s), %d exception(s)\n", len(ex.Relationships), len(ex.Exceptions))
+	return 0
+}
+
+func parseExport(b []byte) (*agent.Export, error) {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	var ex agent.Export
+	if err := dec.Decode(&ex); err != nil {
+		return nil, fmt.Errorf("not an rbutton export: %v", err)
+	}
+	if ex.V != 1 {
+		return nil, fmt.Errorf("unsupported export version %d", ex.V)
+	}
+	check := func(what string, u policy.UserTerms) error {
+		raw, _ := json.Marshal(u)
+		if _, err := policy.ParseUserTerms(raw); err != nil {
+			return fmt.Errorf("%s: %v", what, err)
+		}
+		return nil
+	}
+	if ex.Defaults != nil {
+		if err := check("defaults", *ex.Defaults); err != nil {
+			return nil, err
+		}
+	}
+	for site, u := range ex.Exceptions {
+		if c, err := policy.ParseOrigin(site); err != nil || c != site {
+			return nil, fmt.Errorf("exception for invalid site %q", site)
+		}
+		if err := check("exceptions["+site+"]", u); err != nil {
+			return nil, err
+		}
+	}
+	sites := map[string]bool{}
+	for i, r := range ex.Relationships {
+		if c, err := policy.ParseOrigin(r.Site); err != nil || c != r.Site {
+			return nil, fmt.Errorf("relationships[%d]: invalid site %q", i, r.Site)
+		}
+		switch r.State {
+		case store.StateAgreed, store.StateConflict, store.StateEnded, store.StateError:
+		default:
+			return nil, fmt.Errorf("relationships[%d]: invalid state %q", i, r.State)
+		}
+		if r.Record != nil {
+			if err := policy.VerifyRecord(*r.Record); err != nil {
+				return nil, fmt.Errorf("relationships[%d].record: %v", i, err)
+			}
+		}
+		sites[r.Site] = true
+	}
+	names := make([]string, 0, len(ex.Histories))
+	for site := range ex.Histories {
+		names = append(names, site)
+	}
+	sort.Strings(names)
+	for _, site := range names {
+		if !sites[site] {
+			return nil, fmt.Errorf("history for %s without a relationship", site)
+		}
+		if err := policy.VerifyChain(ex.Histories[site]); err != nil {
+			return nil, fmt.Errorf("histories[%s]: %v", site, err)
+		}
+	}
+	return &ex, nil
+}

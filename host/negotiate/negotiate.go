@@ -1,0 +1,302 @@
+package negotiate
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/rbutton/rbutton/host/proto"
+	"github.com/rbutton/rbutton/policy"
+)
+
+// Input is what a negotiation starts from.
+type Input struct {
+	Origin  string // canonical origin
+	Digest  string // advertised terms digest
+	User    policy.UserTerms
+	Public  ed25519.PublicKey
+	Private ed25519.PrivateKey
+}
+
+// Outcome is how a negotiation ended, when the site answered correctly.
+// Record is set when agreed; otherwise Conflicts says why not.
+type Outcome struct {
+	Digest       string // digest of Doc's exact bytes
+	Doc          *policy.TermsDocument
+	Record       *policy.Record
+	Offer        *policy.Offer // the offer agreed, or nil (own terms, or conflict)
+	Conflicts    []policy.Conflict
+	Reason       string // the site's reason for a refusal or counter-offer
+	TermsChanged bool   // the site answered terms_changed and we refetched
+}
+
+// FetchTerms fetches origin's terms document and checks its digest against
+// want (when want is not empty). It returns the parsed document and the
+// digest of its exact bytes.
+func (c *Client) FetchTerms(ctx context.Context, origin, want string) (*policy.TermsDocument, string, error) {
+	resp, err := c.do(ctx, origin, http.MethodGet, origin+policy.WellKnownPath, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.status != http.StatusOK {
+		return nil, "", errorf(proto.CodeSiteProtocolError, "%s%s answered %d", origin, policy.WellKnownPath, resp.status)
+	}
+	if !jsonType(resp.ctype) {
+		return nil, "", errorf(proto.CodeSiteProtocolError, "terms document has media type %q, want %s", resp.ctype, policy.MediaType)
+	}
+	got := policy.Digest(resp.body)
+	if want != "" && got != want {
+		return nil, "", errorf(proto.CodeSiteTermsMismatch, "terms document digest %s differs from the advertised %s", got, want)
+	}
+	if err := checkEndpoints(resp.body); err != nil {
+		return nil, "", err
+	}
+	doc, err := policy.ParseTermsDocument(resp.body)
+	if err != nil {
+		return nil, "", errorf(proto.CodeSiteInvalidTerms, "invalid terms document: %v", err)
+	}
+	return doc, got, nil
+}
+
+// checkEndpoints refuses, with its own code, a terms document naming an
+// endpoint that is not a path on the site's origin. (Strict parsing would
+// refuse it too, but as generically invalid terms.)
+func checkEndpoints(body []byte) error {
+	var loose struct {
+		Endpoints map[string]any `json:"endpoints"`
+	}
+	if json.Unmarshal(body, &loose) != nil {
+		return nil // strict parsing reports it
+	}
+	for name, v := range loose.Endpoints {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.Contains(s, "\\") {
+			return errorf(proto.CodeSiteCrossOriginEndpoint, "endpoint %s %q is not a path on the site's origin", name, s)
+		}
+	}
+	return nil
+}
+
+// Negotiate runs one negotiation (PROTOCOL.md, "Exchange"): fetch and check
+// the terms, match them against in.User, propose, follow at most one
+// counter-offer and one terms_changed, and verify the record.
+func (c *Client) Negotiate(ctx context.Context, in Input) (*Outcome, error) {
+	doc, digest, err := c.FetchTerms(ctx, in.Origin, in.Digest)
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{}
+	for attempt := 0; ; attempt++ {
+		out.Doc, out.Digest = doc, digest
+		err := c.negotiateDoc(ctx, in, out)
+		tc, ok := err.(*termsChanged)
+		if !ok {
+			return out, err
+		}
+		if attempt > 0 {
+			return nil, errorf(proto.CodeSiteProtocolError, "site answered terms_changed twice")
+		}
+		out.TermsChanged = true
+		// Refetch once; the new digest is what the site serves now.
+		doc, digest, err = c.FetchTerms(ctx, in.Origin, tc.digest)
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+type termsChanged struct{ digest string }
+
+func (t *termsChanged) Error() string { return "terms changed" }
+
+func (c *Client) negotiateDoc(ctx context.Context, in Input, out *Outcome) error {
+	agreementURL, err := endpointURLString(in.Origin, out.Doc.Endpoints.Agreement)
+	if err != nil {
+		return err
+	}
+	match := policy.Match(in.User, out.Doc)
+	a := policy.Agreement{
+		V:           policy.Version,
+		Site:        in.Origin,
+		TermsDigest: out.Digest,
+		UserKey:     policy.EncodeKey(in.Public),
+		SiteKey:     out.Doc.PublicKey,
+	}
+	if match.Offer != nil {
+		a.Offer, a.Terms, a.Obligations = match.Offer.ID, match.Offer.Terms, match.Offer.Obligations
+	} else {
+		// Counter-propose the user's own terms: the site may accept them.
+		a.Terms, a.Obligations = in.User.Terms, in.User.Obligations
+	}
+	countered := false
+	for proposals := 0; proposals < policy.MaxProposals; proposals++ {
+		a.Nonce = policy.NewNonce()
+		a.Created = c.now().UTC().Truncate(1e9)
+		sig, err := policy.SignAgreement(a, in.Private)
+		if err != nil {
+			return errorf(proto.CodeSiteProtocolError, "signing proposal: %v", err)
+		}
+		body, err := json.Marshal(policy.Proposal{V: policy.Version, Type: "proposal", Agreement: a, UserSignature: sig})
+		if err != nil {
+			return err
+		}
+		resp, err := c.do(ctx, in.Origin, http.MethodPost, agreementURL, body)
+		if err != nil {
+			return err
+		}
+		if resp.status == http.StatusConflict {
+			ed, perr := policy.ParseErrorDocument(resp.body)
+			if perr == nil && ed.Error == policy.CodeTermsChanged {
+				return &termsChanged{digest: ed.TermsDigest}
+			}
+		}
+		if resp.status != http.StatusOK {
+			return siteError(resp)
+		}
+		if !jsonType(resp.ctype) {
+			return errorf(proto.CodeSiteInvalidResponse, "agreement answer has media type %q", resp.ctype)
+		}
+		ans, err := policy.ParseAnswer(resp.body)
+		if err != nil {
+			return errorf(proto.CodeSiteInvalidResponse, "invalid answer to proposal: %v", err)
+		}
+		out.Reason = ans.Reason
+		switch ans.Status {
+		case policy.StatusAccepted:
+			if err := checkRecord(ans.Record, a, sig); err != nil {
+				return err
+			}
+			out.Record = ans.Record
+			if a.Offer != "" {
+				out.Offer = out.Doc.Offer(a.Offer)
+			}
+			out.Conflicts = nil
+			return nil
+		case policy.StatusRefused:
+			out.Conflicts = match.Conflicts
+			if len(out.Conflicts) == 0 {
+				out.Conflicts = ans.Conflicts
+			}
+			return nil
+		case policy.StatusCounterOffer:
+			if countered {
+				return errorf(proto.CodeSiteProtocolError, "site made a second counter-offer")
+			}
+			countered = true
+			offer := out.Doc.Offer(ans.CounterOffer)
+			if offer == nil {
+				return errorf(proto.CodeSiteProtocolError, "site counter-offered %q, which its terms document does not contain", ans.CounterOffer)
+			}
+			if conflicts := policy.CheckOffer(in.User, *offer); len(conflicts) > 0 {
+				out.Conflicts = conflicts
+				return nil
+			}
+			a.Offer, a.Terms, a.Obligations = offer.ID, offer.Terms, offer.Obligations
+		}
+	}
+	return errorf(proto.CodeSiteProtocolError, "no agreement after %d proposals", policy.MaxProposals)
+}
+
+func endpointURLString(origin, path string) (string, error) {
+	u, _, err := checkOrigin(origin)
+	if err != nil {
+		return "", err
+	}
+	return endpointURL(u, path)
+}
+
+// checkRecord verifies a record the site returned for agreement a.
+func checkRecord(r *policy.Record, a policy.Agreement, userSig string) error {
+	if r == nil {
+		return errorf(proto.CodeSiteInvalidResponse, "accepted answer without a record")
+	}
+	if err := policy.VerifyRecord(*r); err != nil {
+		return errorf(proto.CodeSiteBadSignature, "record does not verify: %v", err)
+	}
+	got, err1 := policy.SignedBytes(r.Agreement)
+	want, err2 := policy.SignedBytes(a)
+	if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
+		return errorf(proto.CodeSiteInvalidResponse, "record's agreement differs from the one proposed")
+	}
+	if r.UserSignature != userSig {
+		return errorf(proto.CodeSiteBadSignature, "record's user signature is not ours")
+	}
+	return nil
+}
+
+// siteError turns a non-200 answer into an *Error, using the site's error
+// document when it has one.
+func siteError(resp *response) error {
+	if ed, err := policy.ParseErrorDocument(resp.body); err == nil {
+		return errorf(proto.CodeSiteRefused, "site answered %d %s: %s", resp.status, ed.Error, ed.Message)
+	}
+	return errorf(proto.CodeSiteProtocolError, "site answered %d without a valid error document", resp.status)
+}
+
+// signed sends a signed data-return or end request for recordID.
+func (c *Client) signed(ctx context.Context, origin, path, typ, recordID string, priv ed25519.PrivateKey) (*response, error) {
+	if path == "" {
+		return nil, errorf(proto.CodeNotSupported, "the site offers no %s endpoint", typ)
+	}
+	target, err := endpointURLString(origin, path)
+	if err != nil {
+		return nil, err
+	}
+	req := policy.SignedRequest{V: policy.Version, Type: typ, Record: recordID, Nonce: policy.NewNonce(), Created: c.now().UTC().Truncate(1e9)}
+	if err := policy.SignRequest(&req, priv); err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(ctx, origin, http.MethodPost, target, body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, siteError(resp)
+	}
+	if !jsonType(resp.ctype) {
+		return nil, errorf(proto.CodeSiteInvalidResponse, "%s answer has media type %q", typ, resp.ctype)
+	}
+	return resp, nil
+}
+
+// DataReturn asks the site for what it holds under record recordID.
+func (c *Client) DataReturn(ctx context.Context, origin string, doc *policy.TermsDocument, recordID string, priv ed25519.PrivateKey) (*policy.DataReturn, error) {
+	resp, err := c.signed(ctx, origin, doc.Endpoints.DataReturn, policy.RequestDataReturn, recordID, priv)
+	if err != nil {
+		return nil, err
+	}
+	dr, err := policy.ParseDataReturn(resp.body)
+	if err != nil {
+		return nil, errorf(proto.CodeSiteInvalidResponse, "invalid data return: %v", err)
+	}
+	if dr.Record != recordID {
+		return nil, errorf(proto.CodeSiteInvalidResponse, "data return is for record %s, not %s", dr.Record, recordID)
+	}
+	return dr, nil
+}
+
+// End tells the site the user ends the relationship under recordID.
+func (c *Client) End(ctx context.Context, origin string, doc *policy.TermsDocument, recordID string, priv ed25519.PrivateKey) error {
+	resp, err := c.signed(ctx, origin, doc.Endpoints.End, policy.RequestEnd, recordID, priv)
+	if err != nil {
+		return err
+	}
+	ea, err := policy.ParseEndAnswer(resp.body)
+	if err != nil {
+		return errorf(proto.CodeSiteInvalidResponse, "invalid end answer: %v", err)
+	}
+	if ea.Record != recordID {
+		return errorf(proto.CodeSiteInvalidResponse, "end answer is for record %s, not %s", ea.Record, recordID)
+	}
+	return nil
+}

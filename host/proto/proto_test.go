@@ -1,0 +1,129 @@
+package proto
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestDecodeRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in     string
+		code   string // "" = ok
+		hasID  bool
+		params string
+	}{
+		{`{"id":"1","type":"hello"}`, "", true, `{}`},
+		{`{"id":"1","type":"hello","params":null}`, "", true, `{}`},
+		{`{"id":"1","type":"hello","params":{"a":1}}`, "", true, `{"a":1}`},
+		{`nope`, CodeInvalidJSON, false, ""},
+		{"\xff\xfe", CodeInvalidJSON, false, ""},
+		{`[]`, CodeInvalidRequest, false, ""},
+		{`{"type":"hello"}`, CodeInvalidRequest, false, ""},
+		{`{"id":1,"type":"hello"}`, CodeInvalidRequest, false, ""},
+		{`{"id":"","type":"hello"}`, CodeInvalidRequest, false, ""},
+		{`{"id":"1"}`, CodeInvalidRequest, true, ""},
+		{`{"id":"1","type":""}`, CodeInvalidRequest, true, ""},
+		{`{"id":"1","type":7}`, CodeInvalidRequest, true, ""},
+		{`{"id":"1","type":"hello","params":"x"}`, CodeInvalidRequest, true, ""},
+		{`{"id":"1","type":"hello","x":1}`, CodeInvalidRequest, true, ""},
+	}
+	for _, tt := range tests {
+		req, id, err := DecodeRequest([]byte(tt.in))
+		if tt.code == "" {
+			if err != nil || string(req.Params) != tt.params {
+				t.Errorf("%s: %v %s", tt.in, err, req.Params)
+			}
+			continue
+		}
+		if err == nil || err.Code != tt.code {
+			t.Errorf("%s: err %v, want %s", tt.in, err, tt.code)
+		}
+		if (id != nil) != tt.hasID {
+			t.Errorf("%s: id %v, want present=%v", tt.in, id, tt.hasID)
+		}
+	}
+}
+
+func TestDecodeParams(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		code string
+	}{
+		{`{"site":"https://a.example","advertisement":"v=1"}`, ""},
+		{`{"site":"https://a.example"}`, CodeInvalidAdvertisement},
+		{`{"advertisement":"v=1"}`, CodeInvalidSite},
+		{`{"site":1,"advertisement":"v=1"}`, CodeInvalidSite},
+		{`{"site":"x","advertisement":2}`, CodeInvalidAdvertisement},
+		{`{"site":"x","advertisement":"v","more":1}`, CodeInvalidParams},
+		{`{"site":"` + string(make([]byte, 301)) + `","advertisement":"v"}`, CodeInvalidParams},
+	}
+	for _, tt := range tests {
+		var p NegotiateParams
+		err := DecodeParams(json.RawMessage(tt.in), &p)
+		got := ""
+		if err != nil {
+			got = err.Code
+		}
+		if got != tt.code && !(tt.code == CodeInvalidParams && got != "") {
+			t.Errorf("%.60s: got %v, want %s", tt.in, err, tt.code)
+		}
+	}
+}
+
+func TestReplies(t *testing.T) {
+	t.Parallel()
+	id := "x"
+	b, err := OKReply(&id, nil)
+	if err != nil || string(b) != `{"id":"x","ok":true,"result":null}` {
+		t.Errorf("%s %v", b, err)
+	}
+	b = ErrorReply(nil, Errorf(CodeBusy, "try again"))
+	if string(b) != `{"id":null,"ok":false,"error":{"code":"busy","message":"try again"}}` {
+		t.Errorf("%s", b)
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"id":"1","type":"hello","params":{}}`))
+	f.Add([]byte(`{"id":"1","type":"negotiate","params":{"site":"https://a","advertisement":"v=1"}}`))
+	f.Add([]byte(`[`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req, id, err := DecodeRequest(b)
+		if err != nil {
+			if err.Code == "" || err.Message == "" {
+				t.Fatal("error without code or message")
+			}
+			_ = ErrorReply(id, err)
+			return
+		}
+		if req.ID == "" || req.Type == "" || len(req.Params) == 0 || req.Params[0] != '{' {
+			t.Fatalf("accepted bad request %+v", req)
+		}
+		var p NegotiateParams
+		DecodeParams(req.Params, &p)
+	})
+}
+
+// PROTOCOL.md is the extension's contract: every error code the host can
+// send and every message type must be documented there.
+func TestProtocolDocumentsEveryCodeAndType(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "PROTOCOL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range Codes {
+		if !bytes.Contains(doc, []byte("| `"+code+"` |")) {
+			t.Errorf("PROTOCOL.md's host error table lacks %q", code)
+		}
+	}
+	for _, typ := range Types {
+		if !bytes.Contains(doc, []byte("`"+typ+"`")) {
+			t.Errorf("PROTOCOL.md does not document message type %q", typ)
+		}
+	}
+}

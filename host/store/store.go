@@ -1,0 +1,304 @@
+// Package store keeps the r-button host's state in one bbolt file.
+//
+// Every operation opens the file, runs one transaction and closes it again,
+// so the many host processes a browser spawns (one per port, one per
+// sendNativeMessage) and the CLI share the file without holding its lock
+// while they wait for input. Opening waits at most DB.Timeout for the lock
+// and then fails with ErrBusy.
+//
+// Layout (all values are versioned JSON objects {"v":1,…}):
+//
+//	meta/
+//	  schema                      uint64 big-endian, SchemaVersion
+//	terms/
+//	  defaults                    policy.UserTerms
+//	exceptions/
+//	  <site origin>               policy.UserTerms
+//	relationships/
+//	  <site origin>               Relationship
+//	history/
+//	  <site origin>/              bucket per site
+//	    <seq uint64 big-endian>   policy.Event (hash-chained)
+//	keys/
+//	  <site origin>               Key: the pairwise Ed25519 key for that site
+//	backoff/
+//	  <site origin>               Backoff: failures and next allowed attempt
+//
+// A file written by a newer schema is refused (ErrNewerSchema); a file that
+// is not a valid bbolt database is reported as ErrCorrupt and left in place,
+// never recreated.
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the schema this code writes.
+const SchemaVersion = 1
+
+// Errors. Wrapped in *Error with the file's path.
+var (
+	ErrBusy        = errors.New("database is busy (another r-button process holds it)")
+	ErrCorrupt     = errors.New("database file is corrupt")
+	ErrNewerSchema = errors.New("database was written by a newer r-button")
+)
+
+// Error is a failure opening or using the database file.
+type Error struct {
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+var (
+	bucketMeta          = []byte("meta")
+	bucketTerms         = []byte("terms")
+	bucketExceptions    = []byte("exceptions")
+	bucketRelationships = []byte("relationships")
+	bucketHistory       = []byte("history")
+	bucketKeys          = []byte("keys")
+	bucketBackoff       = []byte("backoff")
+	keySchema           = []byte("schema")
+	keyDefaults         = []byte("defaults")
+)
+
+// DefaultTimeout is how long an operation waits for the file lock.
+const DefaultTimeout = 2 * time.Second
+
+// DB names the database file. It holds no open handle.
+type DB struct {
+	Path    string
+	Timeout time.Duration
+}
+
+// New returns a DB for the file at path.
+func New(path string) *DB { return &DB{Path: path, Timeout: DefaultTimeout} }
+
+// DefaultPath is $RBUTTON_DB, else <user config dir>/rbutton/rbutton.db.
+func DefaultPath() (string, error) {
+	if p := os.Getenv("RBUTTON_DB"); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("locating the database: %w", err)
+	}
+	return filepath.Join(dir, "rbutton", "rbutton.db"), nil
+}
+
+// View runs fn in a read-only transaction.
+func (d *DB) View(fn func(*Tx) error) error { return d.do(false, fn) }
+
+// Update runs fn in a read-write transaction, committed if fn returns nil.
+func (d *DB) Update(fn func(*Tx) error) error { return d.do(true, fn) }
+
+func (d *DB) do(write bool, fn func(*Tx) error) (err error) {
+	db, err := d.open()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = d.wrap(cerr)
+		}
+	}()
+	// bbolt panics on some page-level corruption; report it as corruption.
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, r)}
+		}
+	}()
+	if err := d.migrate(db); err != nil {
+		return err
+	}
+	run := func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) }
+	if write {
+		err = db.Update(run)
+	} else {
+		err = db.View(run)
+	}
+	var se *Error
+	if err != nil && !errors.As(err, &se) && isBoltError(err) {
+		return d.wrap(err)
+	}
+	return err
+}
+
+func (d *DB) open() (*bolt.DB, error) {
+	dir := filepath.Dir(d.Path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, &Error{Path: d.Path, Err: err}
+	}
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	db, err := bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	return db, nil
+}
+
+func isBoltError(err error) bool {
+	return errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) ||
+		errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrTimeout) ||
+		errors.Is(err, bolterrors.ErrInvalidMapping)
+}
+
+func (d *DB) wrap(err error) error {
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return &Error{Path: d.Path, Err: ErrBusy}
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
+		errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrInvalidMapping):
+		return &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
+	}
+	// bbolt reports a file too short to hold its meta pages with a plain
+	// error; any other open failure on an existing non-empty file is
+	// treated as corruption so we never overwrite it.
+	if fi, serr := os.Stat(d.Path); serr == nil && fi.Size() > 0 && !errors.Is(err, os.ErrPermission) {
+		return &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
+	}
+	return &Error{Path: d.Path, Err: err}
+}
+
+// migration brings the schema from version-1 to version.
+type migration struct {
+	version int
+	migrate func(*bolt.Tx) error
+}
+
+var migrations = []migration{
+	{1, func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketTerms, bucketExceptions, bucketRelationships, bucketHistory, bucketKeys, bucketBackoff} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+}
+
+// schemaOf reports the schema version stored in the file (0 when new).
+func schemaOf(tx *bolt.Tx) uint64 {
+	b := tx.Bucket(bucketMeta)
+	if b == nil {
+		return 0
+	}
+	v := b.Get(keySchema)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// migrate runs the pending migrations, in order, in one transaction. It
+// writes nothing (no fsync) when the schema is current.
+func (d *DB) migrate(db *bolt.DB) error {
+	var current uint64
+	if err := db.View(func(tx *bolt.Tx) error { current = schemaOf(tx); return nil }); err != nil {
+		return d.wrap(err)
+	}
+	if current == SchemaVersion {
+		return nil
+	}
+	if current > SchemaVersion {
+		return &Error{Path: d.Path, Err: fmt.Errorf("%w (schema %d, this version reads up to %d)", ErrNewerSchema, current, SchemaVersion)}
+	}
+	err := db.Update(func(tx *bolt.Tx) error {
+		current := schemaOf(tx) // another process may have migrated meanwhile
+		if current > SchemaVersion {
+			return &Error{Path: d.Path, Err: ErrNewerSchema}
+		}
+		for _, m := range migrations {
+			if uint64(m.version) <= current {
+				continue
+			}
+			if err := m.migrate(tx); err != nil {
+				return fmt.Errorf("migrating to schema %d: %w", m.version, err)
+			}
+		}
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], SchemaVersion)
+		return meta.Put(keySchema, v[:])
+	})
+	var se *Error
+	if err != nil && !errors.As(err, &se) {
+		return &Error{Path: d.Path, Err: err}
+	}
+	return err
+}
+
+// Info describes the file for `rbutton doctor`.
+type Info struct {
+	Path   string
+	Schema uint64
+	Sites  int
+	Size   int64
+}
+
+// Check opens the file read-only, runs bbolt's consistency check and
+// reports what it found. It does not create the file.
+func (d *DB) Check() (Info, error) {
+	info := Info{Path: d.Path}
+	fi, err := os.Stat(d.Path)
+	if err != nil {
+		return info, &Error{Path: d.Path, Err: err}
+	}
+	info.Size = fi.Size()
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	db, err := bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	if err != nil {
+		return info, d.wrap(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		for cerr := range tx.Check() {
+			return fmt.Errorf("%w: %v", ErrCorrupt, cerr)
+		}
+		info.Schema = schemaOf(tx)
+		if b := tx.Bucket(bucketRelationships); b != nil {
+			info.Sites = b.Stats().KeyN
+		}
+		return nil
+	})
+	if err != nil {
+		return info, &Error{Path: d.Path, Err: err}
+	}
+	if info.Schema > SchemaVersion {
+		return info, &Error{Path: d.Path, Err: ErrNewerSchema}
+	}
+	return info, nil
+}
+
+// marshal encodes a stored value. Every stored type carries its own
+// "v" member, so values can evolve without a schema migration.
+func marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 2 || b[0] != '{' {
+		return nil, fmt.Errorf("store: value is not an object")
+	}
+	return b, nil
+}

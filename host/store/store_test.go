@@ -1,0 +1,213 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/rbutton/rbutton/policy"
+)
+
+func newDB(t *testing.T) *DB {
+	t.Helper()
+	return New(filepath.Join(t.TempDir(), "sub", "rbutton.db"))
+}
+
+func TestCreatesWithPrivatePermissions(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	if err := db.Update(func(tx *Tx) error { return tx.PutDefaults(testTerms(t)) }); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(db.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("file mode %v, want 0600", fi.Mode().Perm())
+	}
+	di, _ := os.Stat(filepath.Dir(db.Path))
+	if di.Mode().Perm() != 0o700 {
+		t.Errorf("dir mode %v, want 0700", di.Mode().Perm())
+	}
+	info, err := db.Check()
+	if err != nil || info.Schema != SchemaVersion {
+		t.Fatalf("check: %+v %v", info, err)
+	}
+}
+
+func testTerms(t *testing.T) policy.UserTerms {
+	u, ok := policy.Preset(policy.DefaultPreset)
+	if !ok {
+		t.Fatal("no default preset")
+	}
+	return u
+}
+
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	site := "https://shop.example"
+	u := testTerms(t)
+	err := db.Update(func(tx *Tx) error {
+		if err := tx.PutException(site, u); err != nil {
+			return err
+		}
+		if err := tx.PutRelationship(Relationship{Site: site, State: StateConflict, MyTerms: &u}); err != nil {
+			return err
+		}
+		for _, typ := range []string{policy.EventConflict, policy.EventTermsChanged, policy.EventNegotiated} {
+			if _, err := tx.AppendEvent(site, policy.Event{Type: typ, Time: time.Now()}); err != nil {
+				return err
+			}
+		}
+		return tx.PutBackoff(site, Backoff{Failures: 2, Next: time.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		r, err := tx.Relationship(site)
+		if err != nil || r == nil || r.State != StateConflict || r.Conflicts == nil {
+			t.Errorf("relationship %+v %v", r, err)
+		}
+		h, err := tx.History(site)
+		if err != nil || len(h) != 3 {
+			t.Fatalf("history %+v %v", h, err)
+		}
+		if err := policy.VerifyChain(h); err != nil {
+			t.Errorf("chain: %v", err)
+		}
+		if h[2].Seq != 2 || h[2].Prev != h[1].Hash {
+			t.Errorf("chain links: %+v", h)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	if err := db.Update(func(tx *Tx) (err error) { found, err = tx.Forget(site); return }); err != nil || !found {
+		t.Fatalf("forget: %v %v", found, err)
+	}
+	db.View(func(tx *Tx) error {
+		r, _ := tx.Relationship(site)
+		h, _ := tx.History(site)
+		e, _ := tx.Exception(site)
+		b, _ := tx.Backoff(site)
+		if r != nil || len(h) != 0 || e != nil || b != nil {
+			t.Errorf("forget left data: %v %v %v %v", r, h, e, b)
+		}
+		return nil
+	})
+}
+
+func TestCorruptFileIsReportedAndKept(t *testing.T) {
+	t.Parallel()
+	for name, content := range map[string][]byte{
+		"text":      []byte("this is not a database\n"),
+		"zeros":     make([]byte, 64<<10),
+		"truncated": nil, // filled below from a real database
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db := newDB(t)
+			if content == nil {
+				if err := db.Update(func(tx *Tx) error { return tx.PutDefaults(testTerms(t)) }); err != nil {
+					t.Fatal(err)
+				}
+				b, _ := os.ReadFile(db.Path)
+				content = b[:1000]
+			}
+			os.MkdirAll(filepath.Dir(db.Path), 0o700)
+			if err := os.WriteFile(db.Path, content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err := db.View(func(tx *Tx) error { return nil })
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("err = %v, want ErrCorrupt", err)
+			}
+			var se *Error
+			if !errors.As(err, &se) || se.Path != db.Path {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			if err := db.Update(func(tx *Tx) error { return tx.PutDefaults(testTerms(t)) }); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("update err = %v", err)
+			}
+			after, _ := os.ReadFile(db.Path)
+			if string(after) != string(content) {
+				t.Errorf("corrupt file was modified")
+			}
+			if _, err := db.Check(); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("check err = %v", err)
+			}
+		})
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	if err := db.Update(func(tx *Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := bolt.Open(db.Path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Update(func(tx *bolt.Tx) error {
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], SchemaVersion+1)
+		return tx.Bucket(bucketMeta).Put(keySchema, v[:])
+	})
+	raw.Close()
+	err = db.View(func(tx *Tx) error { return nil })
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("err = %v, want ErrNewerSchema", err)
+	}
+}
+
+func TestBusy(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	db.Timeout = 100 * time.Millisecond
+	if err := db.Update(func(tx *Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	held, err := bolt.Open(db.Path, 0o600, nil) // holds the lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error { return nil })
+	held.Close()
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("err = %v, want ErrBusy", err)
+	}
+	if err := db.View(func(tx *Tx) error { return nil }); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+}
+
+func TestFailedUpdateWritesNothing(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	boom := errors.New("boom")
+	err := db.Update(func(tx *Tx) error {
+		tx.PutDefaults(testTerms(t))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	db.View(func(tx *Tx) error {
+		if d, _ := tx.Defaults(); d != nil {
+			t.Errorf("rolled-back write is visible")
+		}
+		return nil
+	})
+}

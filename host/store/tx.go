@@ -1,0 +1,327 @@
+package store
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/rbutton/rbutton/policy"
+)
+
+// Tx is one transaction. Values it returns are copies, valid after the
+// transaction ends.
+type Tx struct{ tx *bolt.Tx }
+
+// Relationship states.
+const (
+	StateAgreed   = "agreed"
+	StateConflict = "conflict"
+	StateError    = "error"
+	StateEnded    = "ended"
+)
+
+// Relationship is what the host knows about its dealings with one site.
+// Its JSON is the Relationship of the native-messaging protocol.
+type Relationship struct {
+	Site         string                `json:"site"`
+	State        string                `json:"state"`
+	Since        time.Time             `json:"since"`
+	Updated      time.Time             `json:"updated"`
+	TermsDigest  string                `json:"termsDigest"`
+	AgreedDigest string                `json:"agreedDigest"`
+	SiteTerms    *policy.TermsDocument `json:"siteTerms"`
+	MyTerms      *policy.UserTerms     `json:"myTerms"`
+	Exception    bool                  `json:"exception"`
+	Record       *policy.Record        `json:"record"`
+	Verified     bool                  `json:"verified"`
+	Offer        *policy.Offer         `json:"offer"`
+	Conflicts    []policy.Conflict     `json:"conflicts"`
+	Error        *RelationshipError    `json:"error"`
+}
+
+// RelationshipError is the last site-side failure worth showing the user
+// (for example the site's answer to an end request).
+type RelationshipError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type storedRelationship struct {
+	V int `json:"v"`
+	Relationship
+}
+
+// storedEvent adds the value version to a history event. The event's hash
+// covers the event alone (policy.Event.ComputeHash), not this wrapper.
+type storedEvent struct {
+	V int `json:"v"`
+	policy.Event
+}
+
+// Key is the pairwise key pair the host uses with one site. The private
+// key never leaves the host.
+type Key struct {
+	V       int                `json:"v"`
+	Public  ed25519.PublicKey  `json:"public"`
+	Private ed25519.PrivateKey `json:"private"`
+	Created time.Time          `json:"created"`
+}
+
+// Backoff records consecutive failures reaching a site so that the many
+// short-lived host processes agree on when to try again.
+type Backoff struct {
+	V         int       `json:"v"`
+	Failures  int       `json:"failures"`
+	Next      time.Time `json:"next"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+func (t *Tx) get(bucket []byte, key string, dst any) (bool, error) {
+	b := t.tx.Bucket(bucket)
+	if b == nil {
+		return false, nil
+	}
+	v := b.Get([]byte(key))
+	if v == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(v, dst); err != nil {
+		return false, fmt.Errorf("%w: %s/%s: %v", ErrCorrupt, bucket, key, err)
+	}
+	return true, nil
+}
+
+func (t *Tx) put(bucket []byte, key string, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucket).Put([]byte(key), b)
+}
+
+func (t *Tx) del(bucket []byte, key string) error {
+	return t.tx.Bucket(bucket).Delete([]byte(key))
+}
+
+// Defaults returns the user's default terms, or nil if never set.
+func (t *Tx) Defaults() (*policy.UserTerms, error) {
+	var u policy.UserTerms
+	ok, err := t.get(bucketTerms, string(keyDefaults), &u)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// PutDefaults stores the user's default terms.
+func (t *Tx) PutDefaults(u policy.UserTerms) error { return t.put(bucketTerms, string(keyDefaults), u) }
+
+// Exception returns the user's terms for site, or nil.
+func (t *Tx) Exception(site string) (*policy.UserTerms, error) {
+	var u policy.UserTerms
+	ok, err := t.get(bucketExceptions, site, &u)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// PutException stores the user's terms for one site.
+func (t *Tx) PutException(site string, u policy.UserTerms) error {
+	return t.put(bucketExceptions, site, u)
+}
+
+// DeleteException removes the user's terms for site; it reports whether
+// there were any.
+func (t *Tx) DeleteException(site string) (bool, error) {
+	had := t.tx.Bucket(bucketExceptions).Get([]byte(site)) != nil
+	return had, t.del(bucketExceptions, site)
+}
+
+// Exceptions returns every site exception.
+func (t *Tx) Exceptions() (map[string]policy.UserTerms, error) {
+	out := map[string]policy.UserTerms{}
+	err := t.tx.Bucket(bucketExceptions).ForEach(func(k, v []byte) error {
+		var u policy.UserTerms
+		if err := json.Unmarshal(v, &u); err != nil {
+			return fmt.Errorf("%w: exceptions/%s: %v", ErrCorrupt, k, err)
+		}
+		out[string(k)] = u
+		return nil
+	})
+	return out, err
+}
+
+// Relationship returns the relationship with site, or nil.
+func (t *Tx) Relationship(site string) (*Relationship, error) {
+	var r storedRelationship
+	ok, err := t.get(bucketRelationships, site, &r)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return &r.Relationship, nil
+}
+
+// PutRelationship stores r under r.Site.
+func (t *Tx) PutRelationship(r Relationship) error {
+	if r.Conflicts == nil {
+		r.Conflicts = []policy.Conflict{}
+	}
+	return t.put(bucketRelationships, r.Site, storedRelationship{V: 1, Relationship: r})
+}
+
+// Relationships returns every relationship, ordered by site.
+func (t *Tx) Relationships() ([]Relationship, error) {
+	out := []Relationship{}
+	err := t.tx.Bucket(bucketRelationships).ForEach(func(k, v []byte) error {
+		var r storedRelationship
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, k, err)
+		}
+		out = append(out, r.Relationship)
+		return nil
+	})
+	return out, err
+}
+
+func seqKey(seq int) []byte {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], uint64(seq))
+	return k[:]
+}
+
+// History returns site's events in order.
+func (t *Tx) History(site string) ([]policy.Event, error) {
+	out := []policy.Event{}
+	b := t.tx.Bucket(bucketHistory).Bucket([]byte(site))
+	if b == nil {
+		return out, nil
+	}
+	err := b.ForEach(func(k, v []byte) error {
+		var e storedEvent
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("%w: history/%s/%x: %v", ErrCorrupt, site, k, err)
+		}
+		out = append(out, e.Event)
+		return nil
+	})
+	return out, err
+}
+
+// AppendEvent links e to the end of site's history (setting Seq, Prev and
+// Hash) and returns it as stored.
+func (t *Tx) AppendEvent(site string, e policy.Event) (policy.Event, error) {
+	b, err := t.tx.Bucket(bucketHistory).CreateBucketIfNotExists([]byte(site))
+	if err != nil {
+		return e, err
+	}
+	e.Seq, e.Prev, e.Hash = 0, "", ""
+	if k, v := b.Cursor().Last(); k != nil {
+		var last storedEvent
+		if err := json.Unmarshal(v, &last); err != nil {
+			return e, fmt.Errorf("%w: history/%s: %v", ErrCorrupt, site, err)
+		}
+		e.Seq, e.Prev = last.Seq+1, last.Hash
+	}
+	e.Time = e.Time.UTC().Truncate(time.Second)
+	if e.Hash, err = e.ComputeHash(); err != nil {
+		return e, err
+	}
+	v, err := marshal(storedEvent{V: 1, Event: e})
+	if err != nil {
+		return e, err
+	}
+	return e, b.Put(seqKey(e.Seq), v)
+}
+
+// ReplaceHistory stores events as site's whole history (used by import).
+func (t *Tx) ReplaceHistory(site string, events []policy.Event) error {
+	h := t.tx.Bucket(bucketHistory)
+	if h.Bucket([]byte(site)) != nil {
+		if err := h.DeleteBucket([]byte(site)); err != nil {
+			return err
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	b, err := h.CreateBucket([]byte(site))
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		v, err := marshal(storedEvent{V: 1, Event: e})
+		if err != nil {
+			return err
+		}
+		if err := b.Put(seqKey(e.Seq), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Key returns the pairwise key for site, or nil.
+func (t *Tx) Key(site string) (*Key, error) {
+	var k Key
+	ok, err := t.get(bucketKeys, site, &k)
+	if !ok || err != nil {
+		return nil, err
+	}
+	if len(k.Private) != ed25519.PrivateKeySize || len(k.Public) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: keys/%s: bad key length", ErrCorrupt, site)
+	}
+	return &k, nil
+}
+
+// PutKey stores the pairwise key for site.
+func (t *Tx) PutKey(site string, k Key) error {
+	k.V = 1
+	return t.put(bucketKeys, site, k)
+}
+
+// Backoff returns site's failure record, or nil.
+func (t *Tx) Backoff(site string) (*Backoff, error) {
+	var b Backoff
+	ok, err := t.get(bucketBackoff, site, &b)
+	if !ok || err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// PutBackoff stores site's failure record.
+func (t *Tx) PutBackoff(site string, b Backoff) error {
+	b.V = 1
+	return t.put(bucketBackoff, site, b)
+}
+
+// ClearBackoff forgets site's failures.
+func (t *Tx) ClearBackoff(site string) error { return t.del(bucketBackoff, site) }
+
+// Forget deletes everything stored about site: relationship, history,
+// exception, key and backoff. It reports whether anything was there.
+func (t *Tx) Forget(site string) (bool, error) {
+	found := false
+	for _, b := range [][]byte{bucketRelationships, bucketExceptions, bucketKeys, bucketBackoff} {
+		bk := t.tx.Bucket(b)
+		if bk.Get([]byte(site)) != nil {
+			found = true
+			if err := bk.Delete([]byte(site)); err != nil {
+				return found, err
+			}
+		}
+	}
+	h := t.tx.Bucket(bucketHistory)
+	if h.Bucket([]byte(site)) != nil {
+		found = true
+		if err := h.DeleteBucket([]byte(site)); err != nil {
+			return found, err
+		}
+	}
+	return found, nil
+}
