@@ -6,6 +6,8 @@ package site_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/cookiejar"
 	"strings"
 	"sync"
 	"testing"
@@ -138,5 +140,49 @@ func TestHostNegotiatorTermsChangeMidway(t *testing.T) {
 	}
 	if !strings.Contains(ts.logString(), "terms_changed") {
 		t.Errorf("site log:\n%s", ts.logString())
+	}
+}
+
+// TestHostDataRequestFromBrowser: the path the extension takes for "What
+// they hold about me". The host signs the data-return request
+// (data.request), the browser sends it with the site's own first-party
+// cookie, and the host checks the answer (data.accept). Browsing the site
+// recorded under that cookie comes back; a lying answer for another record
+// is refused.
+func TestHostDataRequestFromBrowser(t *testing.T) {
+	t.Parallel()
+	ts := startSite(t)
+	u := newUser(t)
+	c := &negotiate.Client{Now: ts.Clock.Now}
+	out, err := negotiateWith(t, c, ts, policy.DefaultPreset, u)
+	if err != nil || out.Record == nil {
+		t.Fatalf("negotiate: %+v %v", out, err)
+	}
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	for range 2 {
+		ts.page(t, browser, "/", agreedHeader(*out.Offer))
+	}
+	doc, _, _ := ts.Terms()
+	target, body, err := c.SignedRequest(ts.Origin(), doc.Endpoints.DataReturn, policy.RequestDataReturn, out.Record.ID, u.priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target != ts.URL+doc.Endpoints.DataReturn {
+		t.Fatalf("target %s", target)
+	}
+	r := post(t, browser, target, body)
+	dr, err := negotiate.CheckDataReturn(r.Body, out.Record.ID)
+	if err != nil {
+		t.Fatalf("answer %d %s: %v", r.Status, r.Body, err)
+	}
+	if got := itemTypes(dr); got != "agreement,page-view,page-view" {
+		t.Errorf("items %s, want the agreement and both page views", got)
+	}
+	if _, err := negotiate.CheckDataReturn(r.Body, policy.Digest([]byte("another record"))); err == nil {
+		t.Error("an answer for another record was accepted")
+	}
+	if _, err := negotiate.CheckDataReturn([]byte(`{"v":1}`), out.Record.ID); err == nil {
+		t.Error("an invalid answer was accepted")
 	}
 }

@@ -58,6 +58,8 @@ var handlers = map[string]handler{
 	proto.TypeRelationshipEnd:  (*Agent).relationshipEnd,
 	proto.TypeHistoryGet:       (*Agent).historyGet,
 	proto.TypeDataFetch:        (*Agent).dataFetch,
+	proto.TypeDataRequest:      (*Agent).dataRequest,
+	proto.TypeDataAccept:       (*Agent).dataAccept,
 	proto.TypeExport:           (*Agent).export,
 }
 

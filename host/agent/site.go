@@ -239,9 +239,61 @@ func (a *Agent) dataFetch(ctx context.Context, raw json.RawMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	err = a.DB.Update(func(tx *store.Tx) error {
+	return a.dataReturned(site, rel.Record.ID, dr)
+}
+
+// dataRequest handles data.request {site}: it signs a data-return request
+// for the extension to send from the browser. Sent from there, the request
+// carries the site's own first-party cookie, which is how the site links
+// the browsing it recorded to the relationship; the host never has it.
+func (a *Agent) dataRequest(_ context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.SiteParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	rel, priv, err := a.agreed(site)
+	if err != nil {
+		return nil, err
+	}
+	target, body, err := a.Client.SignedRequest(site, rel.SiteTerms.Endpoints.DataReturn, policy.RequestDataReturn, rel.Record.ID, priv)
+	if err != nil {
+		return nil, err
+	}
+	return proto.DataRequest{URL: target, ContentType: policy.MediaType, Body: string(body)}, nil
+}
+
+// dataAccept handles data.accept {site, body}: the site's answer to a
+// request from data.request, checked as strictly as data.fetch checks its
+// own, then recorded in the history.
+func (a *Agent) dataAccept(_ context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.DataAcceptParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	rel, _, err := a.agreed(site)
+	if err != nil {
+		return nil, err
+	}
+	dr, err := negotiate.CheckDataReturn([]byte(p.Body), rel.Record.ID)
+	if err != nil {
+		return nil, err
+	}
+	return a.dataReturned(site, rel.Record.ID, dr)
+}
+
+// dataReturned records a data return in the site's history.
+func (a *Agent) dataReturned(site, recordID string, dr *policy.DataReturn) (*policy.DataReturn, error) {
+	err := a.DB.Update(func(tx *store.Tx) error {
 		_, err := tx.AppendEvent(site, policy.Event{Type: policy.EventDataReturned, Time: a.now(),
-			Agreement: rel.Record.ID, Detail: fmt.Sprintf("%d item(s) returned", len(dr.Items))})
+			Agreement: recordID, Detail: fmt.Sprintf("%d item(s) returned", len(dr.Items))})
 		return err
 	})
 	if err != nil {

@@ -539,3 +539,42 @@ func TestDataFetchFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestDataRequestAndAccept: data.request signs a request the extension
+// sends itself; data.accept checks the site's answer before recording it.
+func TestDataRequestAndAccept(t *testing.T) {
+	t.Parallel()
+	s := newTestSite(t, basicOffer)
+	a := newAgent(t)
+	site := map[string]string{"site": s.origin}
+	if _, perr := call(t, a, proto.TypeDataRequest, site); perr == nil || perr.Code != proto.CodeNotFound {
+		t.Fatalf("data.request before agreement: %v", perr)
+	}
+	rel := mustCall[store.Relationship](t, a, proto.TypeNegotiate, negotiateParams(s))
+	dreq := mustCall[proto.DataRequest](t, a, proto.TypeDataRequest, site)
+	if !strings.HasPrefix(dreq.URL, s.origin+"/") || dreq.ContentType != policy.MediaType {
+		t.Fatalf("data.request = %+v", dreq)
+	}
+	resp, err := http.Post(dreq.URL, dreq.ContentType, strings.NewReader(dreq.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+
+	forged := strings.Replace(string(answer), rel.Record.ID, policy.Digest([]byte("someone else")), 1)
+	bad := map[string]string{"site": s.origin, "body": forged}
+	if _, perr := call(t, a, proto.TypeDataAccept, bad); perr == nil || perr.Code != proto.CodeSiteInvalidResponse {
+		t.Fatalf("data.accept of an answer for another record: %v", perr)
+	}
+	if _, perr := call(t, a, proto.TypeDataAccept, map[string]string{"site": s.origin}); perr == nil || perr.Code != proto.CodeInvalidParams {
+		t.Fatalf("data.accept without a body: %v", perr)
+	}
+	dr := mustCall[policy.DataReturn](t, a, proto.TypeDataAccept, map[string]string{"site": s.origin, "body": string(answer)})
+	if dr.Record != rel.Record.ID {
+		t.Fatalf("data return = %+v", dr)
+	}
+	if got := history(t, a, s.origin); fmt.Sprint(got) != "[negotiated data-returned]" {
+		t.Errorf("history = %v; only the accepted answer is recorded", got)
+	}
+}

@@ -239,20 +239,29 @@ func siteError(resp *response) error {
 	return errorf(proto.CodeSiteProtocolError, "site answered %d without a valid error document", resp.status)
 }
 
-// signed sends a signed data-return or end request for recordID.
-func (c *Client) signed(ctx context.Context, origin, path, typ, recordID string, priv ed25519.PrivateKey) (*response, error) {
+// SignedRequest builds a signed data-return or end request for recordID
+// and the endpoint URL it goes to. The extension sends data-return requests
+// built here itself (data.request), so the site's own first-party cookie can
+// link what it recorded of the browsing to the relationship (PROTOCOL.md 13).
+func (c *Client) SignedRequest(origin, path, typ, recordID string, priv ed25519.PrivateKey) (target string, body []byte, err error) {
 	if path == "" {
-		return nil, errorf(proto.CodeNotSupported, "the site offers no %s endpoint", typ)
+		return "", nil, errorf(proto.CodeNotSupported, "the site offers no %s endpoint", typ)
 	}
-	target, err := endpointURLString(origin, path)
+	target, err = endpointURLString(origin, path)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	req := policy.SignedRequest{V: policy.Version, Type: typ, Record: recordID, Nonce: policy.NewNonce(), Created: c.now().UTC().Truncate(1e9)}
 	if err := policy.SignRequest(&req, priv); err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	body, err := json.Marshal(req)
+	body, err = json.Marshal(req)
+	return target, body, err
+}
+
+// signed sends a signed data-return or end request for recordID.
+func (c *Client) signed(ctx context.Context, origin, path, typ, recordID string, priv ed25519.PrivateKey) (*response, error) {
+	target, body, err := c.SignedRequest(origin, path, typ, recordID, priv)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +284,13 @@ func (c *Client) DataReturn(ctx context.Context, origin string, doc *policy.Term
 	if err != nil {
 		return nil, err
 	}
-	dr, err := policy.ParseDataReturn(resp.body)
+	return CheckDataReturn(resp.body, recordID)
+}
+
+// CheckDataReturn parses a site's data-return answer strictly and checks it
+// is for recordID.
+func CheckDataReturn(body []byte, recordID string) (*policy.DataReturn, error) {
+	dr, err := policy.ParseDataReturn(body)
 	if err != nil {
 		return nil, errorf(proto.CodeSiteInvalidResponse, "invalid data return: %v", err)
 	}

@@ -43,6 +43,8 @@ const (
 	TypeRelationshipEnd  = "relationship.end"
 	TypeHistoryGet       = "history.get"
 	TypeDataFetch        = "data.fetch"
+	TypeDataRequest      = "data.request"
+	TypeDataAccept       = "data.accept"
 	TypeExport           = "export"
 )
 
@@ -50,7 +52,8 @@ const (
 var Types = []string{
 	TypeHello, TypeRelationshipGet, TypeRelationshipList, TypeNegotiate,
 	TypeTermsGet, TypeTermsSet, TypeExceptionSet, TypeExceptionClear,
-	TypeRelationshipEnd, TypeHistoryGet, TypeDataFetch, TypeExport,
+	TypeRelationshipEnd, TypeHistoryGet, TypeDataFetch, TypeDataRequest,
+	TypeDataAccept, TypeExport,
 }
 
 // Error codes. Stable: add new ones, never rename (PROTOCOL.md, section 20,
@@ -204,7 +207,7 @@ type (
 	// NoParams is for hello, relationship.list, terms.get and export.
 	NoParams struct{}
 	// SiteParams is for relationship.get, exception.clear,
-	// relationship.end, history.get and data.fetch.
+	// relationship.end, history.get, data.fetch and data.request.
 	SiteParams struct {
 		Site string `json:"site" validate:"required,max=300"`
 	}
@@ -220,6 +223,19 @@ type (
 	TermsSetParams struct {
 		Terms json.RawMessage `json:"terms" validate:"required"`
 	}
+	// DataAcceptParams is for data.accept: Body is the site's answer to a
+	// data-return request built by data.request, exactly as received.
+	DataAcceptParams struct {
+		Site string `json:"site" validate:"required,max=300"`
+		Body string `json:"body" validate:"required,max=65536"`
+	}
+	// DataRequest is data.request's result: a signed data-return request
+	// for the extension to POST to URL with the site's own cookies.
+	DataRequest struct {
+		URL         string `json:"url"`
+		ContentType string `json:"contentType"`
+		Body        string `json:"body"`
+	}
 	// ExceptionSetParams is for exception.set.
 	ExceptionSetParams struct {
 		Site  string          `json:"site" validate:"required,max=300"`
@@ -233,6 +249,7 @@ var fieldCodes = map[string]string{
 	"site":          CodeInvalidSite,
 	"terms":         CodeInvalidTerms,
 	"advertisement": CodeInvalidAdvertisement,
+	"body":          CodeInvalidParams,
 }
 
 var validate = func() *validator.Validate {
