@@ -1,0 +1,2 @@
+// Bit 1 of the port must be 1 (see pause-begin.js).
+if (((globalThis.rbuttonPort >> 1) & 1) !== 1) globalThis.rbuttonPortMatch = false;

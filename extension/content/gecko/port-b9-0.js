@@ -1,0 +1,2 @@
+// Bit 9 of the port must be 0 (see pause-begin.js).
+if (((globalThis.rbuttonPort >> 9) & 1) !== 0) globalThis.rbuttonPortMatch = false;

@@ -1,0 +1,164 @@
+// Every constant of the r-button extension, in one place: the DNT-D v1 wire
+// values (PROTOCOL.md), declarativeNetRequest rule ids and priorities, the
+// native host's name, timeouts, and the tab states behind the r-button.
+// Pure data: no browser APIs, so the unit tests import it as is.
+
+/** Request headers sent on every request (byte-exact, CONTRACT "Wire protocol"). */
+export const HEADER_DNT = 'DNT';
+export const HEADER_GPC = 'Sec-GPC';
+export const HEADER_DNTD = 'Sec-DNT-D';
+export const VALUE_DNT = '1';
+export const VALUE_GPC = '1';
+export const VALUE_DNTD = 'v=1';
+/** Response header a site sends on top-level documents to offer dialog. */
+export const RESPONSE_HEADER = 'DNT-D';
+export const PROTOCOL_VERSION = 1;
+
+/** Sec-DNT-D value on requests to a site we have an agreement with. */
+export function agreedHeaderValue(agreedDigest) {
+  return `v=1, agreed=:${agreedDigest}:`;
+}
+
+/** The navigator signals the MAIN-world content script defines. */
+export const NAVIGATOR_SIGNALS = Object.freeze({
+  globalPrivacyControl: true,
+  doNotTrack: '1',
+});
+
+/**
+ * declarativeNetRequest rules. The plain signals are also a static ruleset
+ * (rules/signals.json, STATIC_RULESET), active from install on, before the
+ * service worker has ever run; its rule must equal the dynamic SIGNALS rule
+ * (a unit test checks). Dynamic rules persist across browser restarts,
+ * so headers go out from the first request after a restart, before the
+ * service worker has run; they are still rebuilt from storage at every start.
+ * Allow rules must outrank every modifyHeaders rule: a matching allow rule of
+ * higher priority switches lower-priority header rules off (that is how a
+ * paused site gets nothing).
+ */
+export const STATIC_RULESET = 'signals';
+export const RULE = Object.freeze({
+  SIGNALS_ID: 1,
+  // One agreed-digest rule per agreed site: AGREED_BASE + index.
+  AGREED_BASE: 1000,
+  AGREED_MAX: 3000,
+  // Per paused site: PAUSED_BASE + 4*index + {0: allow to origin, 1: allowAllRequests frame, 2: worker allow}.
+  PAUSED_BASE: 10000,
+  PAUSED_MAX: 2000,
+  // Session rule: tabs currently showing a paused site (Firefox).
+  PAUSED_TABS_ID: 9000,
+  PRIORITY_SIGNALS: 1,
+  PRIORITY_AGREED: 2,
+  PRIORITY_PAUSED: 100,
+});
+
+/** Every resource type, for rules that apply to all requests. */
+export const ALL_RESOURCE_TYPES = Object.freeze([
+  'main_frame', 'sub_frame', 'stylesheet', 'script', 'image', 'font', 'object',
+  'xmlhttprequest', 'ping', 'csp_report', 'media', 'websocket', 'webtransport',
+  'webbundle', 'other',
+]);
+
+/** Native messaging host (the `rbutton` agent). */
+export const HOST_NAME = 'org.rbutton.host';
+export const HOST_PROTOCOL = 1;
+/** Message types this extension needs from the host. */
+export const HOST_REQUIRED_CAPABILITIES = Object.freeze([
+  'hello', 'relationship.get', 'relationship.list', 'negotiate', 'terms.get',
+  'terms.set', 'exception.set', 'exception.clear', 'relationship.end',
+  'history.get', 'data.request', 'data.accept',
+]);
+/** Per-call timeouts (ms). negotiate and data.fetch talk to the site. */
+export const HOST_TIMEOUT_MS = 5000;
+export const HOST_TIMEOUT_NETWORK_MS = 20000;
+export const HOST_NETWORK_TYPES = Object.freeze(['negotiate', 'data.fetch', 'relationship.end']);
+/** Retries after a transport failure (host crashed mid-call), with backoff. */
+export const HOST_RETRIES = 2;
+export const HOST_BACKOFF_MS = 150;
+/** Calls that may be repeated after a transport failure without effect. */
+export const HOST_IDEMPOTENT_TYPES = Object.freeze([
+  'hello', 'relationship.get', 'relationship.list', 'terms.get', 'terms.set',
+  'exception.set', 'exception.clear', 'history.get', 'export', 'negotiate',
+]);
+/** How long a successful hello is trusted before asking again. */
+export const HELLO_TTL_MS = 10 * 60 * 1000;
+
+/** What to run when the host is missing or outdated (shown verbatim). */
+export const INSTALL_HINT = Object.freeze({
+  checkout: 'make install',
+  installed: 'rbutton install',
+});
+
+/** Tab states behind the r-button. */
+export const STATE = Object.freeze({
+  NONE: 'none', // not a web page (new tab, settings, file://)
+  NEGOTIATING: 'negotiating',
+  AGREED: 'agreed',
+  NO_AGREEMENT: 'no-agreement', // conflict, error, ended
+  NO_DIALOG: 'no-dialog',
+  PAUSED: 'paused',
+  HOST_UNAVAILABLE: 'host-unavailable',
+});
+
+/** Toolbar titles, exactly as specified; SITE is host[:port]. */
+export const TITLES = Object.freeze({
+  [STATE.NONE]: 'r-button',
+  [STATE.AGREED]: 'r-button: relationship with SITE',
+  [STATE.NO_AGREEMENT]: 'r-button: no agreement with SITE',
+  [STATE.NO_DIALOG]: 'r-button: no dialog offered by SITE',
+  [STATE.NEGOTIATING]: 'r-button: negotiating with SITE',
+  [STATE.PAUSED]: 'r-button: signals paused on SITE',
+  [STATE.HOST_UNAVAILABLE]: 'r-button: helper unavailable',
+});
+
+/** Icon file stem per state (icons/<stem>-<size>.png). Lit only when agreed. */
+export const ICONS = Object.freeze({
+  [STATE.NONE]: 'off',
+  [STATE.AGREED]: 'on',
+  [STATE.NO_AGREEMENT]: 'conflict',
+  [STATE.NO_DIALOG]: 'off',
+  [STATE.NEGOTIATING]: 'busy',
+  [STATE.PAUSED]: 'paused',
+  [STATE.HOST_UNAVAILABLE]: 'unavailable',
+});
+export const ICON_SIZES = Object.freeze([16, 32]);
+
+/** storage keys. */
+export const STORAGE = Object.freeze({
+  // storage.local: visible and deletable in the options page.
+  PAUSED: 'pausedSites', // string[] of origins
+  SETTINGS: 'settings', // {negotiateInPrivate: bool}
+  // {origin: {state, termsDigest, agreedDigest}}: a copy of the host's relationship
+  // summaries, so header rules and icons are right before the host answers.
+  RELATIONSHIPS: 'relationships',
+  // storage.session: per-tab state, cleared when the browser quits.
+  TABS: 'tabs',
+  ADVERTISED: 'advertised', // {origin: advertisement header value}
+  HOST: 'hostStatus',
+  // Set once the host has been asked about open tabs in this browser session.
+  RESTORED: 'restored',
+});
+
+export const DEFAULT_SETTINGS = Object.freeze({ negotiateInPrivate: false });
+
+/** Messages between pages and the service worker. */
+export const MSG = Object.freeze({
+  POPUP_GET: 'popup.get',
+  PAUSE: 'site.pause',
+  RESUME: 'site.resume',
+  RENEGOTIATE: 'site.renegotiate',
+  END: 'site.end',
+  DATA: 'site.data',
+  ALLOW: 'site.allow',
+  HOST: 'host.call',
+  RETRY_HOST: 'host.retry',
+  OPTIONS_GET: 'options.get',
+  SETTINGS_SET: 'settings.set',
+});
+
+/** Popup's wait for a waking service worker. */
+export const POPUP_RETRIES = 20;
+export const POPUP_RETRY_MS = 100;
+
+/** Storage write debounce for tab state (ms). */
+export const TAB_SAVE_DEBOUNCE_MS = 200;

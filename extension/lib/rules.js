@@ -1,0 +1,184 @@
+// declarativeNetRequest rules and the content-script registration that carry
+// the DNT-D signals (CONTRACT "Wire protocol"), built from plain data so they
+// can be tested without a browser. background.js installs what these return.
+//
+// Pausing a site (an origin, e.g. http://127.0.0.1:8442) must silence every
+// signal on it, its third-party requests included, while other origins on the
+// same host (127.0.0.1:8441) keep theirs. DNR domain conditions
+// (requestDomains, initiatorDomains, topDomains) carry no port, so they are
+// not used for paused sites; instead, at a priority above every header rule:
+//   1. `allow` for requests TO the origin (urlFilter "|<origin>/"), wherever
+//      they come from: no header reaches the paused site;
+//   2. `allowAllRequests` for main_frame/sub_frame documents OF the origin:
+//      every request made inside that frame tree (third parties, nested
+//      frames) is allowed, which switches the header rules off for it;
+//   3. (session) `allow` for requests from the origin's service/shared
+//      workers (tabIds [-1], initiatorDomains [host]) — only for origins with
+//      no explicit port, because a domain condition would also catch other
+//      ports on the same host;
+//   4. (session, Firefox) `allow` for every non-main_frame request of the tabs
+//      currently showing a paused origin (tabIds), kept current as tabs
+//      navigate: Firefox does not extend allowAllRequests to a document's
+//      third-party subresources, so 2. alone leaves them signalled there.
+// The navigator script is excluded with match patterns. Chromium's patterns
+// take a port. Firefox's cannot, so there the navigator signals are set from
+// the isolated world (content/gecko/signals.js) and each paused origin gets a
+// registration on its host whose scripts compare the page's port, bit by bit,
+// with the paused one (a file per bit value: content/gecko/port-b<K>-<V>.js)
+// and undo or skip the signals on a match.
+// Pure: no browser APIs.
+
+import {
+  RULE, HEADER_DNT, HEADER_GPC, HEADER_DNTD, VALUE_DNT, VALUE_GPC, VALUE_DNTD, agreedHeaderValue, ALL_RESOURCE_TYPES,
+} from './constants.js';
+import { urlFilterForOrigin, hostnameOf, hasPort, matchPatternForOrigin, originOf } from './origin.js';
+import { isDigest } from './advert.js';
+
+const TAB_ID_NONE = -1;
+
+function headerAction(dntdValue) {
+  return {
+    type: 'modifyHeaders',
+    requestHeaders: [
+      { header: HEADER_DNT, operation: 'set', value: VALUE_DNT },
+      { header: HEADER_GPC, operation: 'set', value: VALUE_GPC },
+      { header: HEADER_DNTD, operation: 'set', value: dntdValue },
+    ],
+  };
+}
+
+/** Canonical, sorted, de-duplicated origins; anything that is not an http(s) origin is dropped. */
+export function normaliseOrigins(list) {
+  const set = new Set();
+  for (const o of list ?? []) {
+    const c = originOf(o);
+    if (c && c === String(o).toLowerCase().replace(/\/$/, '')) set.add(c);
+  }
+  return [...set].sort();
+}
+
+/**
+ * @param {{paused?: string[], agreed?: Record<string,string>, resourceTypes?: string[]}} input
+ *   paused: origins with signals paused; agreed: origin -> agreed digest;
+ *   resourceTypes: every resource type the browser knows (default: Chromium's).
+ * @returns {{dynamic: object[], session: object[]}}
+ */
+export function buildRules({ paused = [], agreed = {}, resourceTypes = ALL_RESOURCE_TYPES, pausedTabIds = [] } = {}) {
+  const types = [...resourceTypes];
+  const dynamic = [
+    {
+      id: RULE.SIGNALS_ID,
+      priority: RULE.PRIORITY_SIGNALS,
+      action: headerAction(VALUE_DNTD),
+      condition: { resourceTypes: types },
+    },
+  ];
+  const session = [];
+
+  const agreedOrigins = normaliseOrigins(Object.keys(agreed)).filter((o) => isDigest(agreed[o]));
+  agreedOrigins.slice(0, RULE.AGREED_MAX).forEach((origin, i) => {
+    dynamic.push({
+      id: RULE.AGREED_BASE + i,
+      priority: RULE.PRIORITY_AGREED,
+      action: headerAction(agreedHeaderValue(agreed[origin])),
+      condition: { urlFilter: urlFilterForOrigin(origin), resourceTypes: types },
+    });
+  });
+
+  normaliseOrigins(paused).slice(0, RULE.PAUSED_MAX).forEach((origin, i) => {
+    const base = RULE.PAUSED_BASE + 4 * i;
+    const urlFilter = urlFilterForOrigin(origin);
+    dynamic.push({
+      id: base,
+      priority: RULE.PRIORITY_PAUSED,
+      action: { type: 'allow' },
+      condition: { urlFilter, resourceTypes: types },
+    });
+    dynamic.push({
+      id: base + 1,
+      priority: RULE.PRIORITY_PAUSED,
+      action: { type: 'allowAllRequests' },
+      condition: { urlFilter, resourceTypes: ['main_frame', 'sub_frame'] },
+    });
+    if (!hasPort(origin)) {
+      session.push({
+        id: base + 2,
+        priority: RULE.PRIORITY_PAUSED,
+        action: { type: 'allow' },
+        condition: { initiatorDomains: [hostnameOf(origin)], tabIds: [TAB_ID_NONE], resourceTypes: types },
+      });
+    }
+  });
+  const tabIds = [...new Set(pausedTabIds.filter((t) => Number.isInteger(t) && t >= 0))].sort((a, b) => a - b);
+  if (tabIds.length) {
+    session.push({
+      id: RULE.PAUSED_TABS_ID,
+      priority: RULE.PRIORITY_PAUSED,
+      action: { type: 'allow' },
+      // Not main_frame: the tab's next navigation may leave the paused site.
+      condition: { tabIds, resourceTypes: types.filter((t) => t !== 'main_frame') },
+    });
+  }
+  return { dynamic, session };
+}
+
+/** host-only match pattern (any port), for browsers whose patterns cannot carry one. */
+function hostPattern(origin) {
+  const u = new URL(origin);
+  return `${u.protocol}//${u.hostname}/*`;
+}
+
+export const CONTENT_SCRIPT_ID = 'rbutton-navigator-signals';
+export const PAUSED_SCRIPT_PREFIX = 'rbutton-paused-';
+
+/** Firefox's port check for one paused origin: 16 files, one per bit value. */
+export function portCheckFiles(origin) {
+  const u = new URL(origin);
+  const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  const bits = Array.from({ length: 16 }, (_, k) => `content/gecko/port-b${k}-${(port >> k) & 1}.js`);
+  return ['content/gecko/pause-begin.js', ...bits, 'content/gecko/pause-end.js'];
+}
+
+/**
+ * The content-script registrations carrying navigator.globalPrivacyControl
+ * and navigator.doNotTrack, never on paused origins.
+ * portsInPatterns: true for Chromium (one MAIN-world script, paused origins in
+ * excludeMatches); false for Firefox (isolated-world script plus a port-check
+ * registration per paused origin).
+ */
+export function buildContentScripts({ paused = [], matchOriginAsFallback = true, portsInPatterns = true } = {}) {
+  const origins = normaliseOrigins(paused);
+  const common = { allFrames: true, runAt: 'document_start', persistAcrossSessions: true, matches: ['http://*/*', 'https://*/*'] };
+  if (matchOriginAsFallback) common.matchOriginAsFallback = true;
+  if (portsInPatterns) {
+    const script = { id: CONTENT_SCRIPT_ID, js: ['content/signals.js'], world: 'MAIN', ...common };
+    if (origins.length) script.excludeMatches = origins.map(matchPatternForOrigin);
+    return [script];
+  }
+  return [
+    { id: CONTENT_SCRIPT_ID, js: ['content/gecko/signals.js'], world: 'ISOLATED', ...common },
+    ...origins.map((origin, i) => ({
+      ...common,
+      id: `${PAUSED_SCRIPT_PREFIX}${i}`,
+      js: portCheckFiles(origin),
+      world: 'ISOLATED',
+      matches: [hostPattern(origin)],
+    })),
+  ];
+}
+
+/** The signals a request to `origin` carries, for the popup ("exactly which signals were sent"). */
+export function signalsFor(origin, { paused = [], agreed = {} } = {}) {
+  if (normaliseOrigins(paused).includes(origin)) return { paused: true, headers: [], navigator: {} };
+  const digest = agreed[origin];
+  const dntd = isDigest(digest) ? agreedHeaderValue(digest) : VALUE_DNTD;
+  return {
+    paused: false,
+    headers: [
+      { name: HEADER_DNT, value: VALUE_DNT },
+      { name: HEADER_GPC, value: VALUE_GPC },
+      { name: HEADER_DNTD, value: dntd },
+    ],
+    navigator: { globalPrivacyControl: true, doNotTrack: '1' },
+  };
+}

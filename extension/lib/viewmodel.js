@@ -1,0 +1,225 @@
+// Turns what the service worker knows about a tab (its state, the signals
+// sent, the host's Relationship, history and data-return documents) into the
+// popup's view model: words, tables and flags, no DOM. Pure: no browser APIs.
+
+import { STATE, INSTALL_HINT } from './constants.js';
+import { DIMENSIONS, describeValue } from './vocabulary.js';
+import { siteLabel } from './origin.js';
+import { offerConflicts, widenForOffer, describeConflict } from './terms.js';
+import { titleFor } from './tabstate.js';
+
+const EVENT_WORDS = {
+  negotiated: 'Agreed',
+  renegotiated: 'Agreed again',
+  conflict: 'No agreement (conflict)',
+  'terms-changed': 'The site changed its terms',
+  'data-returned': 'They returned the data they hold',
+  ended: 'Relationship ended',
+};
+
+function dimValue(group, obj, key) {
+  if (!obj) return null;
+  const src = group === 'terms' ? obj.terms : obj.obligations;
+  return src ? src[key] ?? null : null;
+}
+
+function same(a, b) {
+  return JSON.stringify(Array.isArray(a) ? [...a].sort() : a) === JSON.stringify(Array.isArray(b) ? [...b].sort() : b);
+}
+
+/** The offer to show as "their offer": the agreed one, else the one needing least widening. */
+export function offerToShow(rel) {
+  const offers = rel?.siteTerms?.offers ?? [];
+  if (rel?.offer) return rel.offer;
+  const agreedId = rel?.record?.agreement?.offer;
+  if (agreedId) {
+    const o = offers.find((x) => x.id === agreedId);
+    if (o) return o;
+  }
+  if (!rel?.myTerms || offers.length === 0) return null;
+  let best = null;
+  let bestCount = Infinity;
+  for (const o of offers) {
+    const n = offerConflicts(rel.myTerms, o).length;
+    if (n < bestCount) {
+      best = o;
+      bestCount = n;
+    }
+  }
+  return best;
+}
+
+/** Host-problem advice: exactly what to run. */
+export function hostProblem(host) {
+  if (!host || host.ok) return null;
+  const outdated = host.kind === 'outdated';
+  return {
+    kind: host.kind,
+    heading: outdated ? 'The r-button helper is out of date' : 'The r-button helper is not available',
+    message: host.message ?? '',
+    commands: [
+      { where: 'from a checkout of r-button', command: INSTALL_HINT.checkout },
+      { where: 'if rbutton is already installed', command: INSTALL_HINT.installed },
+    ],
+  };
+}
+
+function stateText(state, site, rel, tab) {
+  switch (state) {
+    case STATE.AGREED:
+      return `You have an agreement with ${site}.`;
+    case STATE.NEGOTIATING:
+      return `Negotiating with ${site}…`;
+    case STATE.NO_DIALOG:
+      return `${site} does not offer DNT-D dialog. Your Do Not Track signals are still sent.`;
+    case STATE.PAUSED:
+      return `Signals are paused on ${site}: it receives no DNT, GPC or DNT-D signal, and neither do requests its pages make.`;
+    case STATE.HOST_UNAVAILABLE:
+      return 'The r-button helper is not available, so no agreement can be made. Your Do Not Track signals are still sent.';
+    case STATE.NO_AGREEMENT:
+      if (rel?.state === 'conflict') return `No agreement with ${site}: what they ask goes beyond your terms.`;
+      if (rel?.state === 'ended') return `You ended your relationship with ${site}.`;
+      if (rel?.state === 'error') return `No agreement with ${site}: ${rel.error?.message ?? 'the negotiation failed'}.`;
+      if (tab?.error === 'private') return `No agreement with ${site}: r-button does not negotiate in private windows (see Options).`;
+      if (tab?.error) return `No agreement with ${site}: the negotiation failed (${tab.error}).`;
+      return `No agreement with ${site}.`;
+    default:
+      return 'r-button works on web pages.';
+  }
+}
+
+/**
+ * @param {object} input
+ * @param {object} input.tab        TabState (origin, state, ...)
+ * @param {object} input.signals    rules.signalsFor(origin)
+ * @param {object|null} input.rel   host Relationship or null
+ * @param {{events:object[], verified:boolean}|null} input.history
+ * @param {{ok:boolean, kind?:string, message?:string, version?:string}} input.host
+ */
+export function popupView({ tab, signals, rel = null, history = null, host = { ok: true } }) {
+  const origin = tab?.origin ?? null;
+  const site = origin ? siteLabel(origin) : '';
+  const state = tab?.state ?? STATE.NONE;
+  const view = {
+    origin,
+    site,
+    state,
+    title: titleFor(state, origin),
+    stateText: stateText(state, site, rel, tab),
+    signals: signals
+      ? {
+        paused: signals.paused,
+        headers: signals.headers,
+        navigator: Object.entries(signals.navigator).map(([name, value]) => ({ name: `navigator.${name}`, value: JSON.stringify(value) })),
+      }
+      : null,
+    host: hostProblem(host),
+    relationship: null,
+    history: null,
+    actions: {
+      pause: Boolean(origin) && state !== STATE.PAUSED,
+      resume: state === STATE.PAUSED,
+      renegotiate: false,
+      end: false,
+      data: false,
+      allow: false,
+    },
+  };
+  if (!origin) {
+    view.actions.pause = false;
+    return view;
+  }
+  if (rel) view.relationship = relationshipView(rel);
+  if (history) {
+    view.history = {
+      verified: history.verified === true,
+      events: (history.events ?? []).map((e) => ({
+        seq: e.seq,
+        type: e.type,
+        what: EVENT_WORDS[e.type] ?? e.type,
+        time: e.time,
+        detail: e.detail ?? '',
+      })),
+    };
+  }
+  const hostOk = !view.host;
+  const r = view.relationship;
+  view.actions.renegotiate = hostOk && Boolean(tab.advertisement) && state !== STATE.PAUSED;
+  view.actions.end = hostOk && r?.state === 'agreed';
+  view.actions.data = hostOk && r?.state === 'agreed' && Boolean(rel?.siteTerms?.endpoints?.dataReturn);
+  view.actions.allow = hostOk && Boolean(r?.allow) && state !== STATE.PAUSED;
+  return view;
+}
+
+/** The relationship part of the popup: per-dimension table, receipt, conflicts. */
+export function relationshipView(rel) {
+  const offer = offerToShow(rel);
+  const agreement = rel.state === 'agreed' ? rel.record?.agreement ?? null : null;
+  const mine = rel.myTerms ?? null;
+  const conflictsRaw = mine && offer ? offerConflicts(mine, offer) : [];
+  const conflictDims = new Set(conflictsRaw.map((c) => c.dimension));
+  const dimensions = DIMENSIONS.map((d) => {
+    const m = dimValue(d.group, mine, d.key);
+    const t = dimValue(d.group, offer, d.key);
+    const a = dimValue(d.group, agreement, d.key);
+    return {
+      key: d.key,
+      label: d.label,
+      group: d.group,
+      mine: m === null ? '—' : describeValue(d.key, m),
+      theirs: t === null ? '—' : describeValue(d.key, t),
+      agreed: a === null ? '—' : describeValue(d.key, a),
+      differs: m !== null && t !== null && !same(m, t),
+      conflict: conflictDims.has(d.key),
+    };
+  });
+  // Host conflicts are authoritative when present; ours fill in otherwise.
+  const hostConflicts = (rel.conflicts ?? []).filter((c) => !offer || !c.offer || c.offer === offer.id);
+  const conflicts = (hostConflicts.length ? hostConflicts : conflictsRaw).map(describeConflict);
+  const doc = rel.siteTerms ?? {};
+  const out = {
+    state: rel.state,
+    since: rel.since ?? null,
+    updated: rel.updated ?? null,
+    exception: rel.exception === true,
+    controller: doc.controller ?? null,
+    policy: typeof doc.policy === 'string' && /^https?:\/\//.test(doc.policy) ? doc.policy : null,
+    offerId: offer?.id ?? null,
+    offerSummary: offer?.summary ?? '',
+    dimensions,
+    conflicts: rel.state === 'agreed' ? [] : conflicts,
+    receipt: null,
+    allow: null,
+    error: rel.error ?? null,
+  };
+  if (rel.record) {
+    out.receipt = {
+      id: rel.record.id,
+      termsDigest: rel.record.agreement?.termsDigest ?? rel.termsDigest ?? null,
+      agreedDigest: rel.agreedDigest ?? null,
+      verified: rel.verified === true,
+      date: rel.record.agreement?.created ?? null,
+      offer: rel.record.agreement?.offer || '(counter-proposal)',
+    };
+  }
+  if (rel.state === 'conflict' && mine && offer && conflictsRaw.length) {
+    out.allow = { offer: offer.id, terms: widenForOffer(mine, offer) };
+  }
+  return out;
+}
+
+/** A data-return document rendered readably. */
+export function dataView(doc) {
+  const items = Array.isArray(doc?.items) ? doc.items : [];
+  return {
+    controller: doc?.controller ?? null,
+    generated: doc?.generated ?? null,
+    items: items.map((it) => ({
+      type: String(it?.type ?? 'item'),
+      time: it?.time ?? null,
+      fields: it && it.data && typeof it.data === 'object'
+        ? Object.entries(it.data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])
+        : [],
+    })),
+  };
+}

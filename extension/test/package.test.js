@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+
+// Reads a zip's entries through its central directory.
+function readZip(buf) {
+  const end = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(end >= 0, 'no end of central directory');
+  const count = buf.readUInt16LE(end + 10);
+  let p = buf.readUInt32LE(end + 16);
+  const files = new Map();
+  for (let i = 0; i < count; i++) {
+    assert.equal(buf.readUInt32LE(p), 0x02014b50);
+    const size = buf.readUInt32LE(p + 20);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extra = buf.readUInt16LE(p + 30);
+    const comment = buf.readUInt16LE(p + 32);
+    const local = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
+    const dataStart = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    files.set(name, inflateRawSync(buf.subarray(dataStart, dataStart + size)));
+    p += 46 + nameLen + extra + comment;
+  }
+  return files;
+}
+
+test('package.sh: one zip per browser, runtime files only, manifest adapted', () => {
+  const out = mkdtempSync(join(tmpdir(), 'rbutton-pkg-'));
+  try {
+    execFileSync(fileURLToPath(new URL('../package.sh', import.meta.url)), [out], { stdio: 'pipe' });
+    const version = JSON.parse(readFileSync(new URL('../manifest.json', import.meta.url), 'utf8')).version;
+    for (const browser of ['chromium', 'firefox']) {
+      const files = readZip(readFileSync(join(out, `r-button-${version}-${browser}.zip`)));
+      const names = [...files.keys()];
+      assert.ok(names.includes('background.js') && names.includes('popup/popup.html') && names.includes('rules/signals.json'));
+      for (const n of names) assert.ok(!/^(test|e2e|tools)\/|EXTENSION_ID|package\.sh/.test(n), `${browser}: ${n} must not be packaged`);
+      const m = JSON.parse(files.get('manifest.json'));
+      assert.equal(m.key, undefined);
+      if (browser === 'chromium') {
+        assert.deepEqual(m.background, { service_worker: 'background.js', type: 'module' });
+        assert.equal(m.browser_specific_settings, undefined);
+      } else {
+        assert.deepEqual(m.background, { scripts: ['background.js'], type: 'module' });
+        assert.equal(m.browser_specific_settings.gecko.id, 'r-button@rbutton.org');
+      }
+      // Every file the manifest and pages refer to is inside.
+      assert.equal(String(files.get('background.js')), readFileSync(new URL('../background.js', import.meta.url), 'utf8'));
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('EXTENSION_ID matches the manifest key', async () => {
+  const { createHash } = await import('node:crypto');
+  const m = JSON.parse(readFileSync(new URL('../manifest.json', import.meta.url), 'utf8'));
+  const hex = createHash('sha256').update(Buffer.from(m.key, 'base64')).digest('hex').slice(0, 32);
+  const id = [...hex].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('');
+  assert.equal(readFileSync(new URL('../EXTENSION_ID', import.meta.url), 'utf8'), id);
+});

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { popupView, relationshipView, dataView, offerToShow, hostProblem } from '../lib/viewmodel.js';
+import { signalsFor } from '../lib/rules.js';
+import { offerConflicts } from '../lib/terms.js';
+import { STATE } from '../lib/constants.js';
+import { SHOP_REL, NEWS_REL, NEWS_OFFER, D } from './fixtures.js';
+
+const SHOP = SHOP_REL.site;
+const NEWS = NEWS_REL.site;
+
+test('agreed relationship: table, receipt, history, actions', () => {
+  const v = popupView({
+    tab: { origin: SHOP, state: STATE.AGREED, advertisement: `v=1, terms=:${D(1)}:` },
+    signals: signalsFor(SHOP, { agreed: { [SHOP]: D(2) } }),
+    rel: SHOP_REL,
+    history: { verified: true, events: [{ seq: 0, type: 'negotiated', time: '2026-11-24T10:00:00Z', hash: D(8), prev: '' }] },
+  });
+  assert.equal(v.site, '127.0.0.1:8441');
+  assert.equal(v.title, 'r-button: relationship with 127.0.0.1:8441');
+  assert.match(v.stateText, /agreement with 127\.0\.0\.1:8441/);
+  assert.deepEqual(v.signals.headers.map((h) => `${h.name}: ${h.value}`), ['DNT: 1', 'Sec-GPC: 1', `Sec-DNT-D: v=1, agreed=:${D(2)}:`]);
+  assert.deepEqual(v.signals.navigator, [{ name: 'navigator.globalPrivacyControl', value: 'true' }, { name: 'navigator.doNotTrack', value: '"1"' }]);
+  const r = v.relationship;
+  assert.equal(r.dimensions.length, 9);
+  const retention = r.dimensions.find((d) => d.key === 'retention');
+  assert.deepEqual([retention.mine, retention.theirs, retention.agreed, retention.differs, retention.conflict], ['90 days', '30 days', '30 days', true, false]);
+  const purposes = r.dimensions.find((d) => d.key === 'purposes');
+  assert.equal(purposes.differs, false);
+  assert.equal(purposes.agreed, 'service, analytics');
+  assert.deepEqual(r.conflicts, []);
+  assert.equal(r.receipt.id, D(3));
+  assert.equal(r.receipt.verified, true);
+  assert.equal(r.receipt.offer, 'basic');
+  assert.equal(r.controller.name, 'Demo Ltd');
+  assert.equal(r.policy, 'http://127.0.0.1:8441/privacy');
+  assert.equal(r.allow, null);
+  assert.deepEqual(v.history, { verified: true, events: [{ seq: 0, type: 'negotiated', what: 'Agreed', time: '2026-11-24T10:00:00Z', detail: '' }] });
+  assert.deepEqual(v.actions, { pause: true, resume: false, renegotiate: true, end: true, data: true, allow: false });
+  assert.equal(v.host, null);
+});
+
+test('conflict: the offer needing least widening, plain words, and Allow this', () => {
+  assert.equal(offerToShow(NEWS_REL).id, 'ads');
+  const v = popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, advertisement: 'x' }, signals: signalsFor(NEWS), rel: NEWS_REL });
+  const r = v.relationship;
+  assert.equal(r.offerId, 'ads');
+  assert.deepEqual(r.conflicts.map((c) => c.text), ['They need: personalised ads. You allow: service, analytics.']);
+  assert.deepEqual(r.dimensions.filter((d) => d.conflict).map((d) => d.key), ['purposes']);
+  assert.ok(r.dimensions.every((d) => d.agreed === '—'));
+  assert.equal(r.receipt, null);
+  assert.deepEqual(offerConflicts(r.allow.terms, NEWS_OFFER), []);
+  assert.ok(v.actions.allow);
+  assert.ok(!v.actions.end && !v.actions.data);
+  assert.match(v.stateText, /goes beyond your terms/);
+});
+
+test('paused, no dialog, host problems, non-web tabs', () => {
+  const p = popupView({ tab: { origin: NEWS, state: STATE.PAUSED }, signals: signalsFor(NEWS, { paused: [NEWS] }) });
+  assert.equal(p.signals.paused, true);
+  assert.deepEqual(p.signals.headers, []);
+  assert.deepEqual([p.actions.pause, p.actions.resume], [false, true]);
+  const n = popupView({ tab: { origin: 'https://example.com', state: STATE.NO_DIALOG }, signals: signalsFor('https://example.com') });
+  assert.match(n.stateText, /does not offer DNT-D/);
+  assert.equal(n.actions.renegotiate, false);
+  const h = popupView({ tab: { origin: SHOP, state: STATE.HOST_UNAVAILABLE, advertisement: 'x' }, signals: signalsFor(SHOP), host: { ok: false, kind: 'unavailable', message: 'Specified native messaging host not found.' } });
+  assert.equal(h.title, 'r-button: helper unavailable');
+  assert.deepEqual(h.host.commands.map((c) => c.command), ['make install', 'rbutton install']);
+  assert.equal(h.actions.renegotiate, false);
+  assert.match(hostProblem({ ok: false, kind: 'outdated' }).heading, /out of date/);
+  assert.equal(hostProblem({ ok: true }), null);
+  const none = popupView({ tab: { origin: null, state: STATE.NONE }, signals: null });
+  assert.equal(none.actions.pause, false);
+  assert.equal(none.relationship, null);
+});
+
+test('relationship error and ended states', () => {
+  const err = relationshipView({ ...NEWS_REL, state: 'error', conflicts: [], error: { code: 'site_unreachable', message: 'the site did not answer' } });
+  assert.equal(err.error.code, 'site_unreachable');
+  const v = popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT }, signals: signalsFor(NEWS), rel: { ...SHOP_REL, site: NEWS, state: 'ended' } });
+  assert.match(v.stateText, /ended/);
+  assert.equal(v.actions.end, false);
+  assert.match(popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, error: 'timeout' }, signals: signalsFor(NEWS) }).stateText, /failed \(timeout\)/);
+  assert.match(popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, error: 'private' }, signals: signalsFor(NEWS) }).stateText, /private windows/);
+  // A policy that is not an http(s) URL is not linked.
+  assert.equal(relationshipView({ ...SHOP_REL, siteTerms: { ...SHOP_REL.siteTerms, policy: 'javascript:alert(1)' } }).policy, null);
+});
+
+test('data return rendered readably', () => {
+  const v = dataView({
+    v: 1, record: D(3), controller: { name: 'Demo Ltd', contact: 'x' }, generated: '2026-11-24T11:00:00Z',
+    items: [{ type: 'purchase', time: '2026-11-24T10:30:00Z', data: { item: 'kettle', price: 25, tags: ['a'] } }, { type: 'page-view', time: '2026-11-24T10:31:00Z' }],
+  });
+  assert.equal(v.items.length, 2);
+  assert.deepEqual(v.items[0].fields, [['item', 'kettle'], ['price', '25'], ['tags', '["a"]']]);
+  assert.deepEqual(v.items[1].fields, []);
+  assert.deepEqual(dataView(null).items, []);
+});
