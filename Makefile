@@ -7,7 +7,7 @@ NPM      ?= npm
 FUZZTIME ?= 3
 BIN      := bin
 
-.PHONY: all build test vet test-go test-fuzz test-js test-e2e deps browsers node_modules \
+.PHONY: all build test vet test-go test-fuzz test-js test-e2e deps browsers \
         demo bench fuzz install uninstall package clean
 
 all: build
@@ -38,22 +38,23 @@ fuzz:
 test-js:
 	$(NODE) --test extension/test/
 
+## test-e2e: real Chromium and Firefox ESR, the real host, demo vendors on loopback
 test-e2e: build deps
-	$(NODE) --test --test-concurrency=1 extension/e2e/
+	RBUTTON_E2E_NO_BUILD=1 $(NODE) --test --test-concurrency=1 extension/e2e/*.test.mjs
 
 ## deps: what the browser tests and the demo need on a fresh Debian machine
-deps: browsers node_modules
+deps: browsers node_modules/.package-lock.json
 
 browsers:
 	scripts/ensure-browsers.sh
 
-node_modules: package-lock.json
-	PUPPETEER_SKIP_DOWNLOAD=1 $(NPM) ci --no-audit --no-fund
-	@touch node_modules
+# Node test drivers only (playwright-core, puppeteer-core): no browser downloads.
+node_modules/.package-lock.json: package.json package-lock.json
+	PUPPETEER_SKIP_DOWNLOAD=1 $(NPM) ci --no-audit --no-fund --ignore-scripts
 
 ## demo: demo vendors on loopback, Chromium with the extension, a report and screenshots
 demo: build deps
-	$(NODE) extension/e2e/demo.mjs
+	RBUTTON_E2E_NO_BUILD=1 $(NODE) extension/e2e/demo.mjs
 
 ## bench: side-by-side measurements, written to BENCHMARKS.md
 bench: build deps
