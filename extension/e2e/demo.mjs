@@ -49,8 +49,21 @@ async function sentHeaders(tab) {
   return ['dnt', 'sec-gpc', 'sec-dnt-d'].map((h) => `${h}: ${all[h] ?? '(absent)'}`).join(', ');
 }
 
+/**
+ * Prints what the vendors logged since the last call: the dialog as the
+ * site saw it (terms fetched, proposal, answer, page views).
+ */
+let vendorLogSeen = 0;
+function vendorSide(vendors) {
+  const log = vendors.log();
+  const fresh = log.slice(vendorLogSeen).split('\n').filter((l) => l.trim());
+  vendorLogSeen = log.length;
+  if (fresh.length) say(`  the vendor's side:\n${fresh.map((l) => `    ${l}`).join('\n')}`);
+}
+
 async function report(browser, host, vendors, name, { expect }) {
   const origin = vendors.origin(name);
+  vendorLogSeen = vendors.log().length; // only this site's exchange below
   say(`\n== ${name} ${origin}`);
   const tab = await browser.open(`${origin}/`);
   const title = await browser.waitTitle(tab, SETTLED, { what: `the r-button to settle on ${name}` });
@@ -72,6 +85,7 @@ async function report(browser, host, vendors, name, { expect }) {
     for (const c of rel.conflicts ?? []) say(`  conflict${c.offer ? ` (offer ${c.offer})` : ''}: ${c.dimension}: site needs ${c.needs}, you allow ${c.allows}`);
     if (rel.error) say(`  error: ${rel.error.code}: ${rel.error.message}`);
   }
+  vendorSide(vendors);
   if (expect && !expect.test(title)) fail(name, `expected the r-button to match ${expect}`, title);
   const shot = path.join(OUT, `${name}-popup.png`);
   try {
@@ -104,7 +118,24 @@ async function main() {
     const browser = await ChromiumDriver.launch({ dir, env, cleanup, headed: HEADED, beforeLaunch: (profile) => host.installChromium(profile) });
 
     const step = async (name, fn) => { try { return await fn(); } catch (err) { fail(name, 'visit', err); return null; } };
-    await step('shop', () => report(browser, host, vendors, 'shop', { expect: /relationship with/ }));
+    await step('shop', async () => {
+      const { tab } = await report(browser, host, vendors, 'shop', { expect: /relationship with/ });
+      say('  -- browsing the shop under the agreement, then "What they hold about me"');
+      const origin = vendors.origin('shop');
+      for (const p of ['/product/boots', '/basket', '/']) await tab.page.goto(`${origin}${p}`);
+      const popup = await browser.popup(tab);
+      await popup.raw.setViewportSize({ width: 660, height: 700 });
+      await popup.clickText('What they hold about me');
+      const text = await popup.waitText(/What they hold about me[\s\S]*From [^\n]+\d/, { what: "the shop's data-return answer in the popup" });
+      const answer = text.slice(text.lastIndexOf('What they hold about me'));
+      say(`  the shop returned ${(answer.match(/page[- ]view/gi) || []).length} page view(s) and the agreement`);
+      const shot = path.join(OUT, 'shop-data-return.png');
+      await popup.raw.evaluate(() => document.getElementById('data')?.scrollIntoView() ?? window.scrollTo(0, document.body.scrollHeight));
+      await popup.screenshot(shot);
+      await popup.close();
+      say(`  data-return screenshot: ${shot}`);
+      vendorSide(vendors);
+    });
     await step('news', () => report(browser, host, vendors, 'news', { expect: /no agreement with/ }));
     await step('changing', async () => {
       const before = await report(browser, host, vendors, 'changing', { expect: /relationship with/ });
@@ -120,6 +151,7 @@ async function main() {
       if (after.record) say(`  new agreed terms: ${describeTerms(after.record.agreement.terms, after.record.agreement.obligations)} receipt: ${after.record.id}`);
       const hist = await host.history(origin);
       say(`  history: ${hist.events.map((e) => e.type).join(' -> ')}${hist.verified === undefined ? '' : ` (chain verified: ${hist.verified})`}`);
+      vendorSide(vendors);
       if (after.state !== 'agreed') fail('changing', 'expected an agreement after the change', after.state);
       const popup = await browser.popup(before.tab);
       await popup.raw.setViewportSize({ width: 660, height: 700 });
