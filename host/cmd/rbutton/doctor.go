@@ -13,6 +13,7 @@ import (
 	"github.com/rbutton/rbutton/host/framing"
 	"github.com/rbutton/rbutton/host/install"
 	"github.com/rbutton/rbutton/host/proto"
+	"github.com/rbutton/rbutton/host/store"
 )
 
 // Diagnosis is doctor's report.
@@ -34,6 +35,7 @@ type DBDiagnosis struct {
 	Sites   int    `json:"sites"`
 	Size    int64  `json:"size"`
 	Problem string `json:"problem,omitempty"`
+	Fix     string `json:"fix,omitempty"` // what the user can do about Problem
 }
 
 func cmdDoctor(args []string) int {
@@ -92,6 +94,9 @@ func cmdDoctor(args []string) int {
 		switch {
 		case db.Problem != "":
 			fmt.Printf("database:  PROBLEM: %s\n", db.Problem)
+			if db.Fix != "" {
+				fmt.Printf("           to fix: %s\n", db.Fix)
+			}
 		case !db.Exists:
 			fmt.Printf("database:  not created yet: %s\n", db.Path)
 		default:
@@ -120,8 +125,23 @@ func diagnoseDB() DBDiagnosis {
 	out.Schema, out.Sites, out.Size = info.Schema, info.Sites, info.Size
 	if err != nil {
 		out.Problem = err.Error()
+		out.Fix = dbFix(db.Path, err)
 	}
 	return out
+}
+
+// dbFix says what to do about a database problem. The file is never
+// touched for the user: it may be the only copy of their agreements.
+func dbFix(path string, err error) string {
+	switch {
+	case errors.Is(err, store.ErrCorrupt):
+		return fmt.Sprintf("keep the file for recovery and start afresh: 'mv %s %s.corrupt'; agreements are then negotiated again on your next visits, and sites keep their signed copies", path, path)
+	case errors.Is(err, store.ErrNewerSchema):
+		return "a newer rbutton wrote this file: install that version again (or newer) rather than this one"
+	case errors.Is(err, store.ErrBusy):
+		return "another rbutton process holds the database; close the browsers using r-button, or wait, and run doctor again"
+	}
+	return ""
 }
 
 // roundTrip starts this binary in host mode, as a browser would, and sends
