@@ -354,6 +354,17 @@ type Export struct {
 	Exceptions    map[string]policy.UserTerms `json:"exceptions"`
 	Relationships []store.Relationship        `json:"relationships"`
 	Histories     map[string][]policy.Event   `json:"histories"`
+	// Keys shows that a pairwise key exists for a site and its public
+	// half; private keys never leave the host.
+	Keys map[string]PublicKey `json:"keys"`
+	// Backoff is what the host remembers of failures reaching a site.
+	Backoff map[string]store.Backoff `json:"backoff"`
+}
+
+// PublicKey is the exported view of a site's pairwise key.
+type PublicKey struct {
+	Public  string    `json:"public"`
+	Created time.Time `json:"created"`
 }
 
 func (a *Agent) export(_ context.Context, raw json.RawMessage) (any, error) {
@@ -363,7 +374,8 @@ func (a *Agent) export(_ context.Context, raw json.RawMessage) (any, error) {
 	return ExportAll(a.DB, a.now())
 }
 
-// ExportAll reads everything but private keys in one transaction.
+// ExportAll reads everything stored, in one transaction: everything but
+// the private halves of keys, so the user can see all the host keeps.
 func ExportAll(db *store.DB, now time.Time) (*Export, error) {
 	ex := &Export{V: 1, Exported: now.UTC().Truncate(time.Second), Histories: map[string][]policy.Event{}}
 	err := db.View(func(tx *store.Tx) error {
@@ -384,7 +396,16 @@ func ExportAll(db *store.DB, now time.Time) (*Export, error) {
 			}
 			ex.Histories[r.Site] = h
 		}
-		return nil
+		keys, err := tx.Keys()
+		if err != nil {
+			return err
+		}
+		ex.Keys = make(map[string]PublicKey, len(keys))
+		for site, k := range keys {
+			ex.Keys[site] = PublicKey{Public: policy.EncodeKey(k.Public), Created: k.Created}
+		}
+		ex.Backoff, err = tx.Backoffs()
+		return err
 	})
 	return ex, err
 }

@@ -231,6 +231,18 @@ func TestHostileSites(t *testing.T) {
 			if s.hits.Load() != hits {
 				t.Errorf("retry during backoff contacted the site")
 			}
+			// What the host remembers of the failure is the user's to see
+			// (export) and to delete (forget).
+			ex, err := ExportAll(a.DB, time.Now())
+			if err != nil || ex.Backoff[s.origin].Failures == 0 || ex.Backoff[s.origin].LastError == "" {
+				t.Fatalf("export does not show the failure: %+v %v", ex.Backoff, err)
+			}
+			if err := a.DB.Update(func(tx *store.Tx) error { _, err := tx.Forget(s.origin); return err }); err != nil {
+				t.Fatal(err)
+			}
+			if ex, _ := ExportAll(a.DB, time.Now()); len(ex.Backoff) != 0 {
+				t.Errorf("forget left the backoff record: %+v", ex.Backoff)
+			}
 		})
 	}
 }

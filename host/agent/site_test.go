@@ -311,6 +311,14 @@ func TestNegotiateAgreesAndCaches(t *testing.T) {
 	if strings.Contains(string(b), base64.StdEncoding.EncodeToString(key.Private)) || strings.Contains(string(b), "private") {
 		t.Errorf("export contains the private key")
 	}
+	// Everything else the host keeps is shown: the key's public half.
+	var ex Export
+	if err := json.Unmarshal(b, &ex); err != nil {
+		t.Fatal(err)
+	}
+	if ex.Keys[s.origin].Public != rel.Record.Agreement.UserKey {
+		t.Errorf("export keys = %+v, want the public key for %s", ex.Keys, s.origin)
+	}
 	// Changing the user's terms for the site renegotiates.
 	mustCall[ExceptionResult](t, a, proto.TypeExceptionSet, map[string]any{"site": s.origin, "terms": mustPreset(t, "personalised")})
 	re := mustCall[store.Relationship](t, a, proto.TypeNegotiate, negotiateParams(s))

@@ -144,13 +144,25 @@ func (t *Tx) DeleteException(site string) (bool, error) {
 
 // Exceptions returns every site exception.
 func (t *Tx) Exceptions() (map[string]policy.UserTerms, error) {
-	out := map[string]policy.UserTerms{}
-	err := t.tx.Bucket(bucketExceptions).ForEach(func(k, v []byte) error {
-		var u policy.UserTerms
-		if err := json.Unmarshal(v, &u); err != nil {
-			return fmt.Errorf("%w: exceptions/%s: %v", ErrCorrupt, k, err)
+	return all[policy.UserTerms](t, bucketExceptions)
+}
+
+// Keys returns every site's pairwise key. Callers showing them to anyone
+// must drop the private halves.
+func (t *Tx) Keys() (map[string]Key, error) { return all[Key](t, bucketKeys) }
+
+// Backoffs returns every site's failure record.
+func (t *Tx) Backoffs() (map[string]Backoff, error) { return all[Backoff](t, bucketBackoff) }
+
+// all decodes every value of a bucket keyed by site.
+func all[T any](t *Tx, bucket []byte) (map[string]T, error) {
+	out := map[string]T{}
+	err := t.tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		var x T
+		if err := json.Unmarshal(v, &x); err != nil {
+			return fmt.Errorf("%w: %s/%s: %v", ErrCorrupt, bucket, k, err)
 		}
-		out[string(k)] = u
+		out[string(k)] = x
 		return nil
 	})
 	return out, err
