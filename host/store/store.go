@@ -103,8 +103,16 @@ func (d *DB) View(fn func(*Tx) error) error { return d.do(false, fn) }
 // Update runs fn in a read-write transaction, committed if fn returns nil.
 func (d *DB) Update(fn func(*Tx) error) error { return d.do(true, fn) }
 
+// errNeedsWriter makes a read fall back to a read-write open.
+var errNeedsWriter = errors.New("file needs a writer first")
+
 func (d *DB) do(write bool, fn func(*Tx) error) (err error) {
-	db, err := d.open()
+	if !write {
+		if err := d.viewReadOnly(fn); !errors.Is(err, errNeedsWriter) {
+			return err
+		}
+	}
+	db, err := d.open(false)
 	if err != nil {
 		return err
 	}
@@ -135,7 +143,43 @@ func (d *DB) do(write bool, fn func(*Tx) error) (err error) {
 	return err
 }
 
-func (d *DB) open() (*bolt.DB, error) {
+// viewReadOnly runs a read on a file opened read-only: a shared lock, so
+// readers never wait for each other, and no load of bbolt's whole free-page
+// list, which every read-write open does (BENCHMARKS.md, store growth). It
+// returns errNeedsWriter when the file does not exist yet or its schema is
+// not current: creating and migrating are a writer's job.
+func (d *DB) viewReadOnly(fn func(*Tx) error) (err error) {
+	if _, serr := os.Stat(d.Path); serr != nil {
+		return errNeedsWriter
+	}
+	db, err := d.open(true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = d.wrap(cerr)
+		}
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, r)}
+		}
+	}()
+	err = db.View(func(tx *bolt.Tx) error {
+		if schemaOf(tx) != SchemaVersion {
+			return errNeedsWriter
+		}
+		return fn(&Tx{tx: tx})
+	})
+	var se *Error
+	if err != nil && !errors.As(err, &se) && isBoltError(err) {
+		return d.wrap(err)
+	}
+	return err
+}
+
+func (d *DB) open(readOnly bool) (*bolt.DB, error) {
 	dir := filepath.Dir(d.Path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &Error{Path: d.Path, Err: err}
@@ -144,7 +188,7 @@ func (d *DB) open() (*bolt.DB, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	db, err := bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: timeout})
+	db, err := bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
 	if err != nil {
 		return nil, d.wrap(err)
 	}
