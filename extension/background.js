@@ -352,9 +352,16 @@ async function restoreTabs({ askHost = !mem.restored } = {}) {
       hostFailed(err);
     }
   }
-  for (const t of tabs) {
+  // Asking the host took time: documents may have arrived meanwhile, so
+  // look at the tabs as they are now, not as they were before.
+  for (const t of await api.tabs.query({})) {
     const origin = originOf(t.url ?? '');
     const cur = mem.tabs[t.id];
+    if (cur?.origin && origin !== cur.origin && t.status === 'loading') {
+      // We saw the response of a document the tab has not committed yet.
+      paint(t.id);
+      continue;
+    }
     if (cur && cur.origin === origin && cur.state !== STATE.HOST_UNAVAILABLE && cur.state !== STATE.NEGOTIATING) {
       // Worker restart: the state survived in storage.session; refresh the agreed/conflict split.
       if (origin && mem.relationships[origin] && cur.state !== STATE.PAUSED && cur.state !== STATE.NO_DIALOG) {
@@ -402,6 +409,12 @@ api.tabs.onUpdated.addListener((tabId, changeInfo, tab) => {
   ready.then(async () => {
     const origin = originOf(tab.url ?? '');
     const cur = mem.tabs[tabId];
+    if (cur?.origin && origin !== cur.origin && !changeInfo.url) {
+      // We saw the response of a document the tab has not committed yet (a
+      // new tab still says about:blank): the tab's URL is behind, not us.
+      paint(tabId);
+      return;
+    }
     if (!cur || cur.origin !== origin) {
       // No response observed for this document (history cache, restored tab, non-web page).
       await documentArrived(tabId, origin, origin ? mem.advertised[origin] ?? undefined : null, tab.incognito === true);
