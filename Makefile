@@ -8,7 +8,7 @@ FUZZTIME ?= 3
 BIN      := bin
 
 .PHONY: all build test vet test-go test-fuzz test-js test-e2e deps browsers \
-        demo bench fuzz install uninstall package clean
+        demo bench fuzz install uninstall package firefox-extension clean
 
 all: build
 
@@ -74,5 +74,9 @@ uninstall:
 package:
 	extension/package.sh dist
 
+## firefox-extension: the Firefox development build in build/firefox (extension/ minus `key`)
+firefox-extension:
+	$(NODE) extension/tools/build-firefox.mjs build/firefox
+
 clean:
-	rm -rf $(BIN) dist demo-output bench/out
+	rm -rf $(BIN) build dist demo-output bench/out

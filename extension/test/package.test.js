@@ -63,3 +63,29 @@ test('EXTENSION_ID matches the manifest key', async () => {
   const id = [...hex].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('');
   assert.equal(readFileSync(new URL('../EXTENSION_ID', import.meta.url), 'utf8'), id);
 });
+
+test('build-firefox.mjs: the runtime files, a manifest Firefox takes without warnings', async () => {
+  const { buildFirefox } = await import('../tools/build-firefox.mjs');
+  const { existsSync } = await import('node:fs');
+  const out = mkdtempSync(join(tmpdir(), 'rbutton-ffbuild-'));
+  try {
+    buildFirefox(out);
+    const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    const source = JSON.parse(readFileSync(new URL('../manifest.json', import.meta.url), 'utf8'));
+    assert.ok(source.key, 'the source manifest keeps the Chromium development key');
+    assert.equal(m.key, undefined, 'Firefox warns about key');
+    assert.equal(m.minimum_chrome_version, undefined);
+    assert.deepEqual(m.background, { scripts: [source.background.service_worker], type: 'module' });
+    assert.equal(m.browser_specific_settings.gecko.id, 'r-button@rbutton.org');
+    assert.equal(readFileSync(join(out, 'background.js'), 'utf8'), readFileSync(new URL('../background.js', import.meta.url), 'utf8'));
+    assert.ok(existsSync(join(out, 'popup/popup.html')) && existsSync(join(out, 'rules/signals.json')));
+    for (const n of ['test', 'e2e', 'tools', 'EXTENSION_ID', '_metadata']) assert.ok(!existsSync(join(out, n)), `${n} must not be in the build`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('source manifest: Chromium-only background (Chromium warns about background.scripts in MV3)', () => {
+  const m = JSON.parse(readFileSync(new URL('../manifest.json', import.meta.url), 'utf8'));
+  assert.deepEqual(m.background, { service_worker: 'background.js', type: 'module' });
+});

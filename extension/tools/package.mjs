@@ -1,18 +1,16 @@
 // Builds store-ready zips of the extension, one per browser:
 //   <out>/r-button-<version>-chromium.zip, <out>/r-button-<version>-firefox.zip
-// Only the runtime files go in (no tests, e2e, tools, EXTENSION_ID). The
-// development `key` is stripped from both: stores assign their own ID, and
-// Firefox warns about `key` as an unrecognised manifest property. Zips are
-// deterministic (sorted entries, fixed timestamps). No dependencies.
+// Only the runtime files go in (no tests, e2e, tools, EXTENSION_ID), with the
+// per-browser manifest from manifests.mjs, the development `key` stripped:
+// stores assign their own ID. Zips are deterministic (sorted entries, fixed
+// timestamps). No dependencies.
 // Usage: node extension/tools/package.mjs [outdir]
 import { deflateRawSync } from 'node:zlib';
 import { readFileSync, writeFileSync, readdirSync, statSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { EXTENSION_DIR as root, RUNTIME_FILES as INCLUDE, manifestFor, manifestJSON, readManifest } from './manifests.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const out = resolve(process.argv[2] ?? 'dist');
-const INCLUDE = ['manifest.json', 'background.js', 'lib', 'content', 'popup', 'options', 'icons', 'rules'];
 
 function walk(p) {
   const st = statSync(p);
@@ -83,28 +81,15 @@ function zip(entries) {
   return Buffer.concat([...locals, cd, end]);
 }
 
-const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8'));
+const manifest = readManifest();
 const files = INCLUDE.flatMap((p) => walk(join(root, p)))
   .map((f) => relative(root, f).split(sep).join('/'))
   .filter((f) => f !== 'manifest.json')
   .sort();
 
-function manifestFor(browser) {
-  const m = structuredClone(manifest);
-  delete m.key;
-  if (browser === 'chromium') {
-    delete m.browser_specific_settings;
-    m.background = { service_worker: m.background.service_worker, type: m.background.type };
-  } else {
-    delete m.minimum_chrome_version;
-    m.background = { scripts: m.background.scripts, type: m.background.type };
-  }
-  return Buffer.from(`${JSON.stringify(m, null, 2)}\n`);
-}
-
 mkdirSync(out, { recursive: true });
 for (const browser of ['chromium', 'firefox']) {
-  const entries = [{ name: 'manifest.json', data: manifestFor(browser) }, ...files.map((name) => ({ name, data: readFileSync(join(root, name)) }))];
+  const entries = [{ name: 'manifest.json', data: manifestJSON(manifestFor(manifest, browser)) }, ...files.map((name) => ({ name, data: readFileSync(join(root, name)) }))];
   const file = join(out, `r-button-${manifest.version}-${browser}.zip`);
   writeFileSync(file, zip(entries));
   console.log(`${file}: ${entries.length} files`);

@@ -7,11 +7,14 @@
 //                installed as a temporary add-on and an extension page
 //                (moz-extension://<fixed uuid>/…) is the control channel.
 // Driver API: open(url) -> Tab {id, page}, title(tab), waitTitle(tab, re),
-// popup(tab), options(), extensionUrl(path), close().
+// popup(tab), options(), extensionUrl(path), loadProblems(), close().
+// Firefox gets the generated Firefox build of the extension
+// (extension/tools/build-firefox.mjs), written into the test's temp dir.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXT_DIR, CHROMIUM, FIREFOX, FIREFOX_ADDON_ID, extensionId } from './repo.mjs';
+import { buildFirefox } from '../../tools/build-firefox.mjs';
 import { TIMEOUT_MS, waitFor } from './util.mjs';
 
 /** The fixed internal UUID Firefox gives the add-on, so moz-extension:// URLs are known. */
@@ -104,18 +107,25 @@ export class ChromiumDriver {
    * dir: a fresh temp dir (profile goes to dir/profile).
    * env: extra environment for the browser (and so for the host it spawns).
    * beforeLaunch(profileDir): e.g. install the host manifest into the profile.
+   * extDir: the unpacked extension (default extension/).
+   * developerMode: start in developer mode, as chrome://extensions' error
+   *   console (loadProblems) needs.
    */
-  static async launch({ dir, env, beforeLaunch, headed = !headless(), cleanup }) {
+  static async launch({ dir, env, beforeLaunch, headed = !headless(), cleanup, extDir = EXT_DIR, developerMode = false }) {
     const { chromium } = await import('playwright-core');
     const d = new ChromiumDriver();
     d.id = extensionId();
     d.profile = path.join(dir, 'profile');
     fs.mkdirSync(d.profile, { recursive: true });
+    if (developerMode) {
+      fs.mkdirSync(path.join(d.profile, 'Default'), { recursive: true });
+      fs.writeFileSync(path.join(d.profile, 'Default', 'Preferences'), JSON.stringify({ extensions: { ui: { developer_mode: true } } }));
+    }
     if (beforeLaunch) await beforeLaunch(d.profile);
     const args = [
       '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--no-first-run', '--no-default-browser-check', '--disable-gpu', '--disable-dev-shm-usage',
-      `--disable-extensions-except=${EXT_DIR}`, `--load-extension=${EXT_DIR}`,
+      `--disable-extensions-except=${extDir}`, `--load-extension=${extDir}`,
     ];
     d.context = await chromium.launchPersistentContext(d.profile, {
       executablePath: CHROMIUM,
@@ -187,6 +197,13 @@ export class ChromiumDriver {
         { what: what || `action title matching ${re}`, timeout });
     } catch (err) {
       err.message += ` (last title: ${JSON.stringify(last)})`;
+      // What the worker believes about the tab, to tell a wrong state from a lost paint.
+      const seen = await this.sw(async (tabId) => {
+        const all = await chrome.storage.session.get(null);
+        const tab = await chrome.tabs.get(tabId).catch((e) => ({ error: e.message }));
+        return { url: tab.url, status: tab.status, session: JSON.stringify(all).slice(0, 1500) };
+      }, tab.id).catch((e) => ({ error: e.message }));
+      err.message += `\nworker's view of tab ${tab.id}: ${JSON.stringify(seen)}`;
       throw err;
     }
   }
@@ -204,6 +221,37 @@ export class ChromiumDriver {
     const page = new Page(await this.context.newPage(), this.kind);
     await page.goto(this.extensionUrl(p));
     return page;
+  }
+
+  /**
+   * What chrome://extensions shows for the extension after reloading it the
+   * way its Reload button does: a load error, install warnings, manifest
+   * errors ("Unrecognized manifest key …"), one string each; [] when clean.
+   * Runtime errors already recorded are included too, but the worker's
+   * start is not waited for: errors it logs later are not seen. Chromium
+   * records all this only in developer mode and not for the load at
+   * startup, hence the reload. Needs developerMode.
+   */
+  async loadProblems() {
+    const raw = await this.context.newPage();
+    try {
+      await raw.goto('chrome://extensions/', { waitUntil: 'load', timeout: TIMEOUT_MS });
+      return await raw.evaluate(async (id) => {
+        const dp = chrome.developerPrivate;
+        if (!(await dp.getProfileConfiguration()).inDeveloperMode) throw new Error('chrome://extensions is not in developer mode (launch with developerMode: true)');
+        const out = [];
+        const loadError = await dp.reload(id, { failQuietly: true, populateErrorForUnpacked: true });
+        if (loadError) out.push(`load error: ${loadError.error}`);
+        const info = await dp.getExtensionInfo(id);
+        if (info.state !== 'ENABLED') out.push(`state: ${info.state}`);
+        for (const w of info.installWarnings) out.push(`install warning: ${w}`);
+        for (const e of info.manifestErrors) out.push(`manifest: ${e.message}`);
+        for (const e of info.runtimeErrors) out.push(`runtime error: ${e.message} (${e.source})`);
+        return out;
+      }, this.id);
+    } finally {
+      await raw.close().catch(() => {});
+    }
   }
 
   async close() {
@@ -228,10 +276,12 @@ function firefoxEnv(extra) {
 export class FirefoxDriver {
   kind = 'firefox';
 
-  static async launch({ dir, env, beforeLaunch, cleanup }) {
+  /** extDir: the extension's source (default extension/); its Firefox build goes to dir/firefox-extension. */
+  static async launch({ dir, env, beforeLaunch, cleanup, extDir = EXT_DIR }) {
     const { default: puppeteer } = await import('puppeteer-core');
     const d = new FirefoxDriver();
     d.uuid = FIREFOX_ADDON_UUID;
+    const build = buildFirefox(path.join(dir, 'firefox-extension'), extDir);
     if (beforeLaunch) await beforeLaunch(null);
     d.browser = await puppeteer.launch({
       browser: 'firefox',
@@ -253,7 +303,7 @@ export class FirefoxDriver {
       },
     });
     cleanup?.add('close firefox', () => d.close());
-    const id = await d.browser.installExtension(EXT_DIR);
+    const id = await d.browser.installExtension(build);
     if (id !== FIREFOX_ADDON_ID) throw new Error(`firefox installed the add-on as ${id}, want ${FIREFOX_ADDON_ID}`);
     // An extension page in its own tab is where we call browser.action / browser.tabs.
     d.control = await d.openExtensionPage('popup/popup.html?control=1');
@@ -316,9 +366,52 @@ export class FirefoxDriver {
   popup(tab) { return this.openExtensionPage(`popup/popup.html?tab=${tab.id}`); }
   options() { return this.openExtensionPage('options/options.html'); }
 
+  /**
+   * What the Browser Console shows about the extension: the add-on loader's
+   * warnings and errors ("Reading manifest: Warning processing key: An
+   * unexpected property was found …"), uncaught errors from its pages
+   * already logged; one string each, [] when clean. (console.error calls of
+   * the background stay in the extension process: not seen.) Firefox prints
+   * none of these to stdout, so they are read in the browser's chrome
+   * window over WebDriver BiDi (MOZ_REMOTE_ALLOW_SYSTEM_ACCESS allows it).
+   */
+  async loadProblems() {
+    const send = async (method, params) => (await this.browser.connection.send(method, params)).result;
+    const [win] = (await send('browsingContext.getTree', { 'moz:scope': 'chrome', maxDepth: 0 })).contexts;
+    if (!win) throw new Error('firefox: no chrome window to read the Browser Console from');
+    const res = await send('script.evaluate', {
+      expression: `(${readBrowserConsole})(${JSON.stringify(FIREFOX_ADDON_ID)}, ${JSON.stringify(this.extensionUrl(''))})`,
+      target: { context: win.context },
+      awaitPromise: false,
+    });
+    if (res.type === 'exception') throw new Error(`firefox: reading the Browser Console: ${res.exceptionDetails?.text}`);
+    return JSON.parse(res.result.value);
+  }
+
   async close() {
     if (this.browser) { const b = this.browser; this.browser = null; await b.close().catch(() => {}); }
   }
+}
+
+/**
+ * Runs in Firefox's chrome window (system principal): collects, from the
+ * console service, what concerns the add-on.
+ * Returns a JSON array of strings.
+ */
+function readBrowserConsole(addonId, base) {
+  const out = new Set();
+  // The add-on loader logs through Log.sys.mjs as "<time>\t<logger>\t<LEVEL>\t<text>".
+  const logger = `addons.webextension.${addonId}`;
+  for (const m of Services.console.getMessageArray() || []) {
+    const isError = m instanceof Ci.nsIScriptError;
+    const text = isError ? m.errorMessage : m.message;
+    const [, name, level, msg] = String(text).split('\t');
+    if (name === logger && /^(WARN|ERROR|FATAL)$/.test(level)) out.add(msg);
+    else if (isError && !(m.flags & Ci.nsIScriptError.warningFlag) && String(m.sourceName).startsWith(base)) {
+      out.add(`error: ${text} (${m.sourceName}:${m.lineNumber})`);
+    }
+  }
+  return JSON.stringify([...out]);
 }
 
 export const DRIVERS = { chromium: ChromiumDriver, firefox: FirefoxDriver };
