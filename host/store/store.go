@@ -106,53 +106,48 @@ func (d *DB) Update(fn func(*Tx) error) error { return d.do(true, fn) }
 // errNeedsWriter makes a read fall back to a read-write open.
 var errNeedsWriter = errors.New("file needs a writer first")
 
-func (d *DB) do(write bool, fn func(*Tx) error) (err error) {
+func (d *DB) do(write bool, fn func(*Tx) error) error {
 	if !write {
 		if err := d.viewReadOnly(fn); !errors.Is(err, errNeedsWriter) {
 			return err
 		}
 	}
-	db, err := d.open(false)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := db.Close(); cerr != nil && err == nil {
-			err = d.wrap(cerr)
+	return d.with(false, func(db *bolt.DB) error {
+		if err := d.migrate(db); err != nil {
+			return err
 		}
-	}()
-	// bbolt panics on some page-level corruption; report it as corruption.
-	defer func() {
-		if r := recover(); r != nil {
-			err = &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, r)}
+		run := func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) }
+		if write {
+			return db.Update(run)
 		}
-	}()
-	if err := d.migrate(db); err != nil {
-		return err
-	}
-	run := func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) }
-	if write {
-		err = db.Update(run)
-	} else {
-		err = db.View(run)
-	}
-	var se *Error
-	if err != nil && !errors.As(err, &se) && isBoltError(err) {
-		return d.wrap(err)
-	}
-	return err
+		return db.View(run)
+	})
 }
 
 // viewReadOnly runs a read on a file opened read-only: a shared lock, so
 // readers never wait for each other, and no load of bbolt's whole free-page
 // list, which every read-write open does (BENCHMARKS.md, store growth). It
-// returns errNeedsWriter when the file does not exist yet or its schema is
-// not current: creating and migrating are a writer's job.
-func (d *DB) viewReadOnly(fn func(*Tx) error) (err error) {
-	if _, serr := os.Stat(d.Path); serr != nil {
+// returns errNeedsWriter when the file does not exist or is still empty (a
+// writer is creating it) or its schema is not current: creating and
+// migrating are a writer's job.
+func (d *DB) viewReadOnly(fn func(*Tx) error) error {
+	if fi, err := os.Stat(d.Path); err != nil || fi.Size() == 0 {
 		return errNeedsWriter
 	}
-	db, err := d.open(true)
+	return d.with(true, func(db *bolt.DB) error {
+		return db.View(func(tx *bolt.Tx) error {
+			if schemaOf(tx) != SchemaVersion {
+				return errNeedsWriter
+			}
+			return fn(&Tx{tx: tx})
+		})
+	})
+}
+
+// with opens the file, runs fn and closes the file again, reporting bbolt's
+// errors (and its panics on some page-level corruption) as *Error.
+func (d *DB) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
+	db, err := d.open(readOnly)
 	if err != nil {
 		return err
 	}
@@ -166,12 +161,7 @@ func (d *DB) viewReadOnly(fn func(*Tx) error) (err error) {
 			err = &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, r)}
 		}
 	}()
-	err = db.View(func(tx *bolt.Tx) error {
-		if schemaOf(tx) != SchemaVersion {
-			return errNeedsWriter
-		}
-		return fn(&Tx{tx: tx})
-	})
+	err = fn(db)
 	var se *Error
 	if err != nil && !errors.As(err, &se) && isBoltError(err) {
 		return d.wrap(err)

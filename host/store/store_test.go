@@ -211,3 +211,33 @@ func TestFailedUpdateWritesNothing(t *testing.T) {
 		return nil
 	})
 }
+
+// TestReadOfEmptyFile: a file another process has created but not yet
+// initialised is not an error for a reader; the read goes through the
+// writer's path, which waits for the lock and initialises the file.
+func TestReadOfEmptyFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "rbutton.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := New(path)
+	var terms *policy.UserTerms
+	if err := d.View(func(tx *Tx) error {
+		var err error
+		terms, err = tx.Defaults()
+		return err
+	}); err != nil {
+		t.Fatalf("read of an empty file: %v", err)
+	}
+	if terms != nil {
+		t.Errorf("defaults in a new file = %+v", terms)
+	}
+	if fi, _ := os.Stat(path); fi.Size() == 0 {
+		t.Error("the file was not initialised")
+	}
+	// And the next read takes the read-only path on the now valid file.
+	if err := d.View(func(tx *Tx) error { _, err := tx.Relationships(); return err }); err != nil {
+		t.Fatal(err)
+	}
+}
