@@ -221,17 +221,23 @@ func (a *Agent) agreed(site string) (*store.Relationship, ed25519.PrivateKey, er
 	return rel, key.Private, nil
 }
 
+// agreedSite parses a message's site and loads its agreement and key.
+func (a *Agent) agreedSite(s string) (string, *store.Relationship, ed25519.PrivateKey, error) {
+	site, err := parseSite(s)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	rel, priv, err := a.agreed(site)
+	return site, rel, priv, err
+}
+
 // dataFetch handles data.fetch {site}: a signed data-return request.
 func (a *Agent) dataFetch(ctx context.Context, raw json.RawMessage) (any, error) {
 	p, err := decode[proto.SiteParams](raw)
 	if err != nil {
 		return nil, err
 	}
-	site, err := parseSite(p.Site)
-	if err != nil {
-		return nil, err
-	}
-	rel, priv, err := a.agreed(site)
+	site, rel, priv, err := a.agreedSite(p.Site)
 	if err != nil {
 		return nil, err
 	}
@@ -251,11 +257,7 @@ func (a *Agent) dataRequest(_ context.Context, raw json.RawMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	site, err := parseSite(p.Site)
-	if err != nil {
-		return nil, err
-	}
-	rel, priv, err := a.agreed(site)
+	site, rel, priv, err := a.agreedSite(p.Site)
 	if err != nil {
 		return nil, err
 	}
@@ -274,11 +276,7 @@ func (a *Agent) dataAccept(_ context.Context, raw json.RawMessage) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	site, err := parseSite(p.Site)
-	if err != nil {
-		return nil, err
-	}
-	rel, _, err := a.agreed(site)
+	site, rel, _, err := a.agreedSite(p.Site)
 	if err != nil {
 		return nil, err
 	}
@@ -310,11 +308,7 @@ func (a *Agent) relationshipEnd(ctx context.Context, raw json.RawMessage) (any, 
 	if err != nil {
 		return nil, err
 	}
-	site, err := parseSite(p.Site)
-	if err != nil {
-		return nil, err
-	}
-	rel, priv, err := a.agreed(site)
+	site, rel, priv, err := a.agreedSite(p.Site)
 	if err != nil {
 		var pe *proto.Error
 		if rel != nil && rel.State == store.StateEnded && errors.As(err, &pe) && pe.Code == proto.CodeNoAgreement {
