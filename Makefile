@@ -4,7 +4,7 @@
 GO       ?= go
 NODE     ?= node
 NPM      ?= npm
-FUZZTIME ?= 3
+FUZZTIME ?= 20000x
 BIN      := bin
 
 .PHONY: all build test vet test-go test-fuzz test-js test-e2e deps browsers \
@@ -31,9 +31,9 @@ test-go:
 test-fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
-## fuzz: every fuzz target for longer (FUZZTIME=60 by default here)
+## fuzz: every fuzz target for longer (FUZZTIME=60s by default here)
 fuzz:
-	scripts/fuzz.sh $(if $(filter command line,$(origin FUZZTIME)),$(FUZZTIME),60)
+	scripts/fuzz.sh $(if $(filter command line,$(origin FUZZTIME)),$(FUZZTIME),60s)
 
 test-js:
 	$(NODE) --test extension/test/
