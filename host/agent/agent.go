@@ -115,6 +115,16 @@ func parseSite(s string) (string, error) {
 	return site, nil
 }
 
+// decodeSite decodes the params of a message that names only a site, and
+// parses the site.
+func decodeSite(raw json.RawMessage) (string, error) {
+	p, err := decode[proto.SiteParams](raw)
+	if err != nil {
+		return "", err
+	}
+	return parseSite(p.Site)
+}
+
 func decode[T any](raw json.RawMessage) (*T, error) {
 	var p T
 	if err := proto.DecodeParams(raw, &p); err != nil {
@@ -138,11 +148,7 @@ func (a *Agent) hello(_ context.Context, raw json.RawMessage) (any, error) {
 }
 
 func (a *Agent) relationshipGet(_ context.Context, raw json.RawMessage) (any, error) {
-	p, err := decode[proto.SiteParams](raw)
-	if err != nil {
-		return nil, err
-	}
-	site, err := parseSite(p.Site)
+	site, err := decodeSite(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -297,11 +303,7 @@ func (a *Agent) exceptionSet(_ context.Context, raw json.RawMessage) (any, error
 }
 
 func (a *Agent) exceptionClear(_ context.Context, raw json.RawMessage) (any, error) {
-	p, err := decode[proto.SiteParams](raw)
-	if err != nil {
-		return nil, err
-	}
-	site, err := parseSite(p.Site)
+	site, err := decodeSite(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -322,11 +324,7 @@ type HistoryResult struct {
 }
 
 func (a *Agent) historyGet(_ context.Context, raw json.RawMessage) (any, error) {
-	p, err := decode[proto.SiteParams](raw)
-	if err != nil {
-		return nil, err
-	}
-	site, err := parseSite(p.Site)
+	site, err := decodeSite(raw)
 	if err != nil {
 		return nil, err
 	}

@@ -221,23 +221,13 @@ func (a *Agent) agreed(site string) (*store.Relationship, ed25519.PrivateKey, er
 	return rel, key.Private, nil
 }
 
-// agreedSite parses a message's site and loads its agreement and key.
-func (a *Agent) agreedSite(s string) (string, *store.Relationship, ed25519.PrivateKey, error) {
-	site, err := parseSite(s)
-	if err != nil {
-		return "", nil, nil, err
-	}
-	rel, priv, err := a.agreed(site)
-	return site, rel, priv, err
-}
-
 // dataFetch handles data.fetch {site}: a signed data-return request.
 func (a *Agent) dataFetch(ctx context.Context, raw json.RawMessage) (any, error) {
-	p, err := decode[proto.SiteParams](raw)
+	site, err := decodeSite(raw)
 	if err != nil {
 		return nil, err
 	}
-	site, rel, priv, err := a.agreedSite(p.Site)
+	rel, priv, err := a.agreed(site)
 	if err != nil {
 		return nil, err
 	}
@@ -253,11 +243,11 @@ func (a *Agent) dataFetch(ctx context.Context, raw json.RawMessage) (any, error)
 // carries the site's own first-party cookie, which is how the site links
 // the browsing it recorded to the relationship; the host never has it.
 func (a *Agent) dataRequest(_ context.Context, raw json.RawMessage) (any, error) {
-	p, err := decode[proto.SiteParams](raw)
+	site, err := decodeSite(raw)
 	if err != nil {
 		return nil, err
 	}
-	site, rel, priv, err := a.agreedSite(p.Site)
+	rel, priv, err := a.agreed(site)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +266,11 @@ func (a *Agent) dataAccept(_ context.Context, raw json.RawMessage) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	site, rel, _, err := a.agreedSite(p.Site)
+	site, err := parseSite(p.Site)
+	if err != nil {
+		return nil, err
+	}
+	rel, _, err := a.agreed(site)
 	if err != nil {
 		return nil, err
 	}
@@ -304,11 +298,11 @@ func (a *Agent) dataReturned(site, recordID string, dr *policy.DataReturn) (*pol
 // locally even when the site cannot be reached; the site's outcome is in
 // the returned relationship's error (null when the site confirmed).
 func (a *Agent) relationshipEnd(ctx context.Context, raw json.RawMessage) (any, error) {
-	p, err := decode[proto.SiteParams](raw)
+	site, err := decodeSite(raw)
 	if err != nil {
 		return nil, err
 	}
-	site, rel, priv, err := a.agreedSite(p.Site)
+	rel, priv, err := a.agreed(site)
 	if err != nil {
 		var pe *proto.Error
 		if rel != nil && rel.State == store.StateEnded && errors.As(err, &pe) && pe.Code == proto.CodeNoAgreement {

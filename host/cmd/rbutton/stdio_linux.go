@@ -1,30 +1,6 @@
 package main
 
-import (
-	"os"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// reserveStdout returns a private duplicate of fd 1 for frames and points
-// fd 1 at /dev/null, so nothing else (a panic, a library's print) can write
-// into the frame stream.
-func reserveStdout() (*os.File, error) {
-	fd, err := unix.Dup(1)
-	if err != nil {
-		return nil, err
-	}
-	unix.CloseOnExec(fd)
-	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	defer null.Close()
-	if err := unix.Dup3(int(null.Fd()), 1, 0); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	os.Stdout = os.Stderr
-	return os.NewFile(uintptr(fd), "frames"), nil
-}
+// dupOnto makes newfd a copy of oldfd. Linux on arm64 has no dup2, only dup3.
+func dupOnto(oldfd, newfd int) error { return unix.Dup3(oldfd, newfd, 0) }

@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build unix
 
 package main
 
@@ -9,7 +9,8 @@ import (
 )
 
 // reserveStdout returns a private duplicate of fd 1 for frames and points
-// fd 1 at /dev/null, so nothing else can write into the frame stream.
+// fd 1 at /dev/null, so nothing else (a panic, a library's print) can write
+// into the frame stream.
 func reserveStdout() (*os.File, error) {
 	fd, err := unix.Dup(1)
 	if err != nil {
@@ -22,7 +23,7 @@ func reserveStdout() (*os.File, error) {
 		return nil, err
 	}
 	defer null.Close()
-	if err := unix.Dup2(int(null.Fd()), 1); err != nil {
+	if err := dupOnto(int(null.Fd()), 1); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
