@@ -119,7 +119,10 @@ export function startProcess(cmd, args, { env = process.env, cwd, logFile, clean
 /** Runs a command to completion; resolves {code, stdout, stderr}. */
 export function run(cmd, args, { env = process.env, cwd, input, timeout = 120_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Without input the child gets no stdin pipe at all: a command that exits
+    // before reading a pipe would fail our write with EPIPE, an uncaught error.
+    const stdin = input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(cmd, args, { env, cwd, stdio: [stdin, 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
@@ -127,7 +130,12 @@ export function run(cmd, args, { env = process.env, cwd, input, timeout = 120_00
     const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
     child.on('error', (err) => { clearTimeout(timer); reject(err); });
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code: code ?? -1, signal, stdout, stderr }); });
-    child.stdin.end(input ?? '');
+    if (child.stdin) {
+      // A child that exits without reading all of its input is its own result,
+      // reported through its exit code, not an EPIPE that kills the test run.
+      child.stdin.on('error', (err) => { if (err.code !== 'EPIPE') reject(err); });
+      child.stdin.end(input);
+    }
   });
 }
 
