@@ -19,6 +19,7 @@ import {
 import { createHostClient, HostError } from './lib/host.js';
 import { buildRules, buildContentScripts, normaliseOrigins, signalsFor, CONTENT_SCRIPT_ID, PAUSED_SCRIPT_PREFIX } from './lib/rules.js';
 import { onDocument, onRelationship, onHostError, onPaused, emptyTab, titleFor, iconFor } from './lib/tabstate.js';
+import { createPainter, decodeIcon } from './lib/paint.js';
 import { originOf, isNegotiable } from './lib/origin.js';
 import { popupView, dataView } from './lib/viewmodel.js';
 import { userTermsProblems } from './lib/terms.js';
@@ -31,6 +32,7 @@ const dnr = api.declarativeNetRequest;
 // port check in the navigator scripts because its match patterns carry no port.
 const gecko = typeof api.runtime.getBrowserInfo === 'function';
 
+const painter = createPainter(api.action, { imageData: (stem) => decodeIcon(stem, api.runtime.getURL) });
 const host = createHostClient({ send: (name, message) => api.runtime.sendNativeMessage(name, message) });
 
 // In-memory mirrors of storage; `ready` resolves once they are loaded.
@@ -175,19 +177,22 @@ function setTab(tabId, tab) {
   if (gecko && wasPaused !== (tab.state === STATE.PAUSED)) applyRules();
 }
 
-async function paint(tabId) {
+/** Shows tab `tabId`'s state on its r-button (lib/paint.js skips what is already shown). */
+function paint(tabId) {
   const tab = mem.tabs[tabId] ?? emptyTab();
-  try {
-    await api.action.setIcon({ tabId, path: iconFor(tab.state) });
-    await api.action.setTitle({ tabId, title: titleFor(tab.state, tab.origin) });
-  } catch {
-    // The tab closed meanwhile.
-  }
+  return painter.paint(tabId, { icon: iconFor(tab.state), title: titleFor(tab.state, tab.origin) });
 }
 
+// tabId -> incognito: a tab never changes windows between private and not, so
+// this is asked of the browser once per tab and worker life, not per navigation.
+const incognitoTabs = new Map();
+
 async function isIncognito(tabId) {
+  if (incognitoTabs.has(tabId)) return incognitoTabs.get(tabId);
   try {
-    return (await api.tabs.get(tabId)).incognito === true;
+    const incognito = (await api.tabs.get(tabId)).incognito === true;
+    incognitoTabs.set(tabId, incognito);
+    return incognito;
   } catch {
     return false;
   }
@@ -405,6 +410,7 @@ api.webRequest.onHeadersReceived.addListener(
 );
 
 api.tabs.onUpdated.addListener((tabId, changeInfo, tab) => {
+  incognitoTabs.set(tabId, tab.incognito === true);
   if (!changeInfo.url && !changeInfo.status) return;
   ready.then(async () => {
     const origin = originOf(tab.url ?? '');
@@ -433,6 +439,8 @@ api.tabs.onRemoved.addListener((tabId) => {
   ready.then(() => {
     const wasPaused = mem.tabs[tabId]?.state === STATE.PAUSED;
     delete mem.tabs[tabId];
+    painter.forget(tabId);
+    incognitoTabs.delete(tabId);
     saveTabs();
     if (gecko && wasPaused) applyRules();
   }).catch(() => {});

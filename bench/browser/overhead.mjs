@@ -135,7 +135,7 @@ try {
       };
     };
     for (const [ns, path] of [
-      [api.action, ['action', 'setIcon']], [api.action, ['action', 'setTitle']],
+      [api.action, ['action', 'setIcon']], [api.action, ['action', 'setTitle']], [api.action, ['action', 'getTitle']],
       [api.storage.session, ['storage', 'session', 'set']], [api.storage.local, ['storage', 'local', 'set']],
       [api.declarativeNetRequest, ['declarativeNetRequest', 'updateDynamicRules']],
       [api.declarativeNetRequest, ['declarativeNetRequest', 'updateSessionRules']],

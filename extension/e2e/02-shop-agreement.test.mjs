@@ -32,6 +32,9 @@ scenario('shop: agreement, dual-signed record, agreed digest on requests, popup 
   const seen = await waitFor(async () => { const h = await tab.page.reload(); return h.tk === 'C' && h; },
     { what: 'Tk: C from the shop for a document request carrying the agreed digest' });
   assert.match(seen['dnt-d'], /^v=1, terms=:[A-Za-z0-9+/]{43}=:$/, 'the shop advertises its terms digest');
+  // A reload commits a new document, and both browsers then reset the tab's
+  // icon and title: with no change of state to repaint for, it must come back.
+  await browser.waitTitle(tab, new RegExp(`^r-button: relationship with ${esc(site)}$`), { what: 'the r-button after reloads' });
 
   // The digest goes only to the shop: not to another host, not to another
   // origin on the shop's own host (the plain vendor, another port).

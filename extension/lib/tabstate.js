@@ -3,7 +3,7 @@
 // state, and the title and icon each state shows. background.js stores the
 // results in storage.session and paints them. Pure: no browser APIs.
 
-import { STATE, TITLES, ICONS, ICON_SIZES } from './constants.js';
+import { STATE, TITLES, ICONS } from './constants.js';
 import { tryParseAdvertisement } from './advert.js';
 import { isNegotiable, siteLabel } from './origin.js';
 
@@ -103,8 +103,7 @@ export function titleFor(state, origin) {
   return t.replace('SITE', origin ? siteLabel(origin) : '');
 }
 
-/** action.setIcon path dictionary for a state. */
+/** The icon (file stem under icons/, see lib/paint.js) for a state. */
 export function iconFor(state) {
-  const stem = ICONS[state] ?? ICONS[STATE.NONE];
-  return Object.fromEntries(ICON_SIZES.map((s) => [String(s), `/icons/${stem}-${s}.png`]));
+  return ICONS[state] ?? ICONS[STATE.NONE];
 }

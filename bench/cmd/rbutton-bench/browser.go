@@ -156,6 +156,10 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 		return fmt.Errorf("rbutton install --user-data-dir: %v: %s", err, out)
 	}
 	signals := filepath.Join(c.root, "extension", "content", "signals.js")
+	controlHeaders, err := headersOnlyExtension(filepath.Join(dir, "control-headers"), "", false)
+	if err != nil {
+		return err
+	}
 	controlScript, err := headersOnlyExtension(filepath.Join(dir, "control-script"), signals, false)
 	if err != nil {
 		return err
@@ -164,8 +168,8 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 	if err != nil {
 		return err
 	}
-	profC, profD := filepath.Join(dir, "profile-c"), filepath.Join(dir, "profile-d")
-	for _, d := range []string{profC, profD} {
+	profH, profC, profD := filepath.Join(dir, "profile-h"), filepath.Join(dir, "profile-c"), filepath.Join(dir, "profile-d")
+	for _, d := range []string{profH, profC, profD} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
@@ -175,6 +179,7 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 		"arms": []map[string]any{
 			{"name": "a", "profile": profA},
 			{"name": "b", "profile": profB, "ext": filepath.Join(c.root, "extension"), "env": env, "rbutton": true},
+			{"name": "h", "profile": profH, "ext": controlHeaders},
 			{"name": "c", "profile": profC, "ext": controlScript},
 			{"name": "d", "profile": profD, "ext": controlPaint},
 		},
@@ -217,17 +222,20 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 		}
 		return all
 	}
-	var medA, medB, medC, medD, ratios, ratiosC, ratiosD, spread []float64
-	perPage, perPageC, perPageD := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
+	var medA, medB, medH, medC, medD, ratios, ratiosH, ratiosC, ratiosD, spread []float64
+	perPage, perPageH, perPageC, perPageD := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	perPageA, perPageB := map[string][]float64{}, map[string][]float64{}
 	for _, r := range res.Rounds {
 		ma, mb, mc, md := bench.Median(arm(r, "a")), bench.Median(arm(r, "b")), bench.Median(arm(r, "c")), bench.Median(arm(r, "d"))
 		medA, medB, medC, medD = append(medA, ma), append(medB, mb), append(medC, mc), append(medD, md)
 		ratios, ratiosC, ratiosD = append(ratios, bench.Ratio(mb, ma)), append(ratiosC, bench.Ratio(mc, ma)), append(ratiosD, bench.Ratio(md, ma))
+		mh := bench.Median(arm(r, "h"))
+		medH, ratiosH = append(medH, mh), append(ratiosH, bench.Ratio(mh, ma))
 		for _, u := range pages {
 			pa, pb := bench.Median(r["a"][u]), bench.Median(r["b"][u])
 			perPageA[u], perPageB[u] = append(perPageA[u], pa), append(perPageB[u], pb)
 			perPage[u] = append(perPage[u], bench.Ratio(pb, pa))
+			perPageH[u] = append(perPageH[u], bench.Ratio(bench.Median(r["h"][u]), pa))
 			perPageC[u] = append(perPageC[u], bench.Ratio(bench.Median(r["c"][u]), pa))
 			perPageD[u] = append(perPageD[u], bench.Ratio(bench.Median(r["d"][u]), pa))
 		}
@@ -239,10 +247,13 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 	rep.add(row{section: 5, measure: "page load (navigation start → load event end), all pages, p50",
 		value: ms(bench.Median(medB)) + " (with r-button)", baseline: ms(bench.Median(medA)) + " (no extension)",
 		ratio: fmtRatio(ratio), aim: "≤ 1.05×", met: yesNo(ratio <= 1.05)})
-	rep.add(row{section: 5, measure: "page load, all pages, p50: control C, r-button's 3 request headers (1 static rule) + its navigator content script",
+	rep.add(row{section: 5, measure: "page load, all pages, p50: control H, r-button's 3 request headers (1 static rule)",
+		value: ms(bench.Median(medH)) + " (H)", baseline: ms(bench.Median(medA)) + " (no extension)",
+		ratio: fmtRatio(bench.Median(ratiosH))})
+	rep.add(row{section: 5, measure: "page load, all pages, p50: control C, H + r-button's navigator content script",
 		value: ms(bench.Median(medC)) + " (C)", baseline: ms(bench.Median(medA)) + " (no extension)",
 		ratio: fmtRatio(bench.Median(ratiosC))})
-	rep.add(row{section: 5, measure: "page load, all pages, p50: control D, C + a worker that repaints the icon as r-button's does",
+	rep.add(row{section: 5, measure: "page load, all pages, p50: control D, C + a worker that paints a lit r-button as r-button's does",
 		value: ms(bench.Median(medD)) + " (D)", baseline: ms(bench.Median(medA)) + " (no extension)",
 		ratio: fmtRatio(bench.Median(ratiosD))})
 	names := map[string]string{pages[0]: "text page", pages[1]: "page with 10 images, CSS, JS", pages[2]: "page with 2 frames", pages[3]: "demo shop (agreed; DNT-D)"}
@@ -250,9 +261,10 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 	for _, u := range pages {
 		rep.add(row{section: 5, measure: "page load p50, " + names[u],
 			value: ms(bench.Median(perPageB[u])), baseline: ms(bench.Median(perPageA[u])), ratio: fmtRatio(bench.Median(perPage[u]))})
-		controlPages = append(controlPages, fmt.Sprintf("%s %s / %s", names[u], fmtRatio(bench.Median(perPageC[u])), fmtRatio(bench.Median(perPageD[u]))))
+		controlPages = append(controlPages, fmt.Sprintf("%s %s / %s / %s", names[u], fmtRatio(bench.Median(perPageH[u])),
+			fmtRatio(bench.Median(perPageC[u])), fmtRatio(bench.Median(perPageD[u]))))
 	}
-	rep.note(5, "Per-round ratios r-button/none: %s. Per page, C/none and D/none: %s.", fmtRatios(spread), strings.Join(controlPages, "; "))
+	rep.note(5, "Per-round ratios r-button/none: %s. Per page, H/none, C/none and D/none: %s.", fmtRatios(spread), strings.Join(controlPages, "; "))
 	measuredB := res.Navigations // one B load per pair
 	rep.add(row{section: 5, measure: "service-worker starts per navigation",
 		value: fmt.Sprintf("%.3f (%d in %d)", float64(res.SWStarts)/float64(max(measuredB, 1)), res.SWStarts, measuredB), baseline: "0"})
@@ -295,13 +307,13 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 	}
 	rep.note(5, "Chromium %s, headless, flags `--no-sandbox --disable-background-networking --disable-component-update "+
 		"--disable-sync --no-first-run --disable-gpu` (+ `--no-default-browser-check --disable-dev-shm-usage`), driven by "+
-		"playwright-core (bench/browser/overhead.mjs). Four browsers run side by side: A without extensions, B with the r-button "+
+		"playwright-core (bench/browser/overhead.mjs). Five browsers run side by side: A without extensions, B with the r-button "+
 		"extension loaded unpacked and its native host installed into B's profile (`rbutton install --browser chromium "+
-		"--user-data-dir`), C with a control extension generated by the bench that sets `DNT: 1`, `Sec-GPC: 1`, `Sec-DNT-D: v=1` on every "+
-		"request with one static declarativeNetRequest rule and registers r-button's own content/signals.js as "+
-		"background.js registers it (MAIN world, document_start, all frames), and D, the same plus a service worker "+
-		"that, on the events r-button's worker listens to, calls `action.setIcon` (with icon paths) and "+
-		"`action.setTitle` as r-button's `paint` does, to attribute the cost. "+
+		"--user-data-dir`), H with a control extension generated by the bench that sets `DNT: 1`, `Sec-GPC: 1`, `Sec-DNT-D: v=1` on every "+
+		"request with one static declarativeNetRequest rule and nothing else, C, the same plus r-button's own content/signals.js registered as "+
+		"background.js registers it (MAIN world, document_start, all frames), and D, C plus a service worker "+
+		"that, on the events r-button's worker listens to, paints a lit r-button (icon and title) with r-button's own "+
+		"lib/paint.js, to attribute the cost of painting. "+
 		"Pages: three static pages on a loopback server (no-store; one pulls 8 same-origin and 2 "+
 		"third-party images, a style sheet and a script; one has a same-origin and a third-party frame) and the demo shop's "+
 		"home page, which advertises DNT-D (B negotiates with it once, in the warm-up, and sends its agreed digest after; "+
@@ -324,30 +336,20 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 		"navigation; wall time, not CPU). "+
 		"Worker restarts during the counting pass: %d (a restart would lose counts).", res.EventNavigations, res.CountingRestarts)
 	if ratio > 1.05 {
-		a, b, cc, d := bench.Median(medA), bench.Median(medB), bench.Median(medC), bench.Median(medD)
+		a, b, h, cc, d := bench.Median(medA), bench.Median(medB), bench.Median(medH), bench.Median(medC), bench.Median(medD)
 		msd := func(x float64) string { return fmtDur(time.Duration(x * float64(time.Millisecond))) }
 		rep.note(5, "The aim is missed: r-button adds %s to the median load (%s → %s). Attribution by the controls: "+
-			"rewriting the three request headers and running the navigator content script (C − none) %s; a worker "+
-			"repainting the action icon and title on the same events as r-button's (D − C) %s; the rest of r-button "+
+			"rewriting the three request headers (H − none) %s; running the navigator content script (C − H) %s; a worker "+
+			"painting a lit r-button with lib/paint.js on the same events as r-button's (D − C) %s; the rest of r-button "+
 			"(r-button − D) %s: its own event handling and storage, its dynamic and session rules (more than the "+
 			"controls' one static rule), and on the demo shop the vendor's extra work for a visitor with an agreement "+
 			"(it recognises the agreed digest and records the page view, site/demo recordView). The load event does not "+
-			"wait for the worker, but the repaint on `tabs.onUpdated` status \"loading\" runs while the page loads, and "+
-			"on two cores the worker and the page compete. Differences of a few milliseconds are within this machine's "+
-			"noise (see the per-round ratios).",
-			msd(b-a), ms(a), ms(b), msd(cc-a), msd(d-cc), msd(b-d))
-		if n := res.Calls["action.setIcon"]; n > 0 && res.EventNavigations > 0 {
-			rep.note(5, "The worker's biggest job per navigation, by the counting pass: %.1f `action.setIcon` calls taking %.1f ms "+
-				"each until settled (background.js `paint` passes `path`, so the icon files are fetched and decoded into bitmaps on "+
-				"every call), "+
-				"plus as many `action.setTitle` calls; `paint` runs on every `tabs.onUpdated` (%.1f per navigation) even when "+
-				"the tab's state has not changed. Painting only on a state change, or passing cached `imageData`, is the "+
-				"first thing to try.", float64(n)/float64(res.EventNavigations), res.CallMs["action.setIcon"]/float64(n),
-				float64(res.Events["tabsOnUpdated"])/float64(res.EventNavigations))
-		}
+			"wait for the worker, but what the worker does on `tabs.onUpdated` while the page loads competes with the page "+
+			"on two cores. Differences of a few milliseconds are within this machine's noise (see the per-round ratios).",
+			msd(b-a), ms(a), ms(b), msd(h-a), msd(cc-h), msd(d-cc), msd(b-d))
 	}
-	rep.note(5, "Sanity check of the arms: the static server saw %d requests carrying `DNT: 1` and %d without (B, C and D "+
-		"send it, A does not; B also makes the untimed counting pass: expect a little over 3 to 1).", signalled.Load(), unsignalled.Load())
+	rep.note(5, "Sanity check of the arms: the static server saw %d requests carrying `DNT: 1` and %d without (B, H, C and D "+
+		"send it, A does not; B also makes the untimed counting pass: expect a little over 4 to 1).", signalled.Load(), unsignalled.Load())
 	return nil
 }
 
@@ -375,9 +377,9 @@ func fmtRatios(xs []float64) string {
 // registers that script the way background.js does: every http(s)
 // document and frame, document_start, MAIN world.
 //
-// With painter set it also gets a service worker that repaints the tab's
-// action icon and title the way background.js's paint does (setIcon with
-// icon paths, setTitle) on the same events, and nothing else.
+// With painter set it also gets a service worker that paints a lit r-button
+// (icon and title) with r-button's own lib/paint.js on the events
+// background.js paints on, and nothing else.
 func headersOnlyExtension(dir, script string, painter bool) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -415,24 +417,33 @@ func headersOnlyExtension(dir, script string, painter bool) (string, error) {
 			"font", "object", "xmlhttprequest", "ping", "csp_report", "media", "websocket", "webtransport", "webbundle", "other"}},
 	}}
 	if painter {
-		root := filepath.Dir(filepath.Dir(script))
-		if err := os.MkdirAll(filepath.Join(dir, "icons"), 0o755); err != nil {
-			return "", err
+		// The control paints with r-button's own painter (lib/paint.js, and
+		// the constants it reads), so D − C is what painting costs as r-button
+		// does it, whatever lib/paint.js does today.
+		ext := filepath.Dir(filepath.Dir(script))
+		files := []string{"lib/paint.js", "lib/constants.js"}
+		for _, stem := range []string{"on", "off"} {
+			files = append(files, "icons/"+stem+"-16.png", "icons/"+stem+"-32.png")
 		}
-		for _, icon := range []string{"on-16.png", "on-32.png"} {
-			b, err := os.ReadFile(filepath.Join(root, "icons", icon))
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(ext, f))
 			if err != nil {
 				return "", err
 			}
-			if err := os.WriteFile(filepath.Join(dir, "icons", icon), b, 0o644); err != nil {
+			if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+				return "", err
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
 				return "", err
 			}
 		}
-		const worker = `// rbutton-bench control: repaint like r-button's background.js paint(), nothing else.
-const paint = (tabId) => chrome.action.setIcon({ tabId, path: { 16: 'icons/on-16.png', 32: 'icons/on-32.png' } })
-  .then(() => chrome.action.setTitle({ tabId, title: 'rbutton-bench control' })).catch(() => {});
+		// A lit r-button on every page: after each commit the icon and the title are painted again.
+		const worker = `// rbutton-bench control: paint a lit r-button on r-button's events with its own painter, nothing else.
+import { createPainter, decodeIcon } from './lib/paint.js';
+const painter = createPainter(chrome.action, { imageData: (stem) => decodeIcon(stem, chrome.runtime.getURL) });
+const paint = (tabId) => painter.paint(tabId, { icon: 'on', title: 'r-button: relationship with the bench' });
 chrome.webRequest.onHeadersReceived.addListener((d) => {
-  if (d.tabId >= 0) chrome.tabs.get(d.tabId).then(() => paint(d.tabId), () => {});
+  if (d.tabId >= 0) paint(d.tabId);
 }, { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] }, ['responseHeaders']);
 chrome.tabs.onUpdated.addListener((tabId, changeInfo) => { if (changeInfo.url || changeInfo.status) paint(tabId); });
 `
@@ -441,8 +452,9 @@ chrome.tabs.onUpdated.addListener((tabId, changeInfo) => { if (changeInfo.url ||
 		}
 		manifest["name"] = "rbutton-bench control: headers, navigator script, icon painting"
 		manifest["permissions"] = []string{"declarativeNetRequest", "webRequest"}
-		manifest["background"] = map[string]any{"service_worker": "background.js"}
-		manifest["action"] = map[string]any{"default_title": "rbutton-bench control"}
+		manifest["background"] = map[string]any{"service_worker": "background.js", "type": "module"}
+		manifest["action"] = map[string]any{"default_title": "r-button",
+			"default_icon": map[string]string{"16": "icons/off-16.png", "32": "icons/off-32.png"}}
 	}
 	for name, v := range map[string]any{"manifest.json": manifest, "rules.json": rules} {
 		b, err := json.MarshalIndent(v, "", "  ")

@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createPainter, DEFAULTS, iconPaths } from '../lib/paint.js';
+import { ICONS, STATE } from '../lib/constants.js';
+
+const manifest = JSON.parse(fs.readFileSync(new URL('../manifest.json', import.meta.url), 'utf8'));
+
+// The browser's per-tab action state as both browsers keep it: values set for
+// a tab win over the defaults until a document commits in that tab, which
+// drops them all at once. The real browsers run this in extension/e2e.
+function browserAction() {
+  const tabs = new Map();
+  const calls = [];
+  const of = (tabId) => tabs.get(tabId) ?? {};
+  return {
+    calls,
+    commit(tabId) { tabs.delete(tabId); },
+    shown(tabId) {
+      const t = of(tabId);
+      return { icon: t.icon ?? 'default', title: t.title ?? DEFAULTS.title };
+    },
+    async getTitle({ tabId }) { calls.push('getTitle'); return of(tabId).title ?? DEFAULTS.title; },
+    async setTitle({ tabId, title }) { calls.push('setTitle'); tabs.set(tabId, { ...of(tabId), title }); },
+    async setIcon({ tabId, imageData, path }) {
+      calls.push('setIcon');
+      tabs.set(tabId, { ...of(tabId), icon: imageData ? imageData.stem : path['16'] });
+    },
+    take() { return calls.splice(0); },
+  };
+}
+
+const AGREED = { icon: 'on', title: 'r-button: relationship with shop.example' };
+const NO_DIALOG = { icon: 'off', title: 'r-button: no dialog offered by news.example' };
+const NEGOTIATING = { icon: 'busy', title: 'r-button: negotiating with shop.example' };
+const imageData = async (stem) => ({ stem });
+
+test('the defaults are the manifest\'s', () => {
+  assert.equal(DEFAULTS.title, manifest.action.default_title);
+  assert.deepEqual(iconPaths(DEFAULTS.icon), Object.fromEntries(
+    Object.entries(manifest.action.default_icon).map(([size, file]) => [size, `/${file}`])));
+  assert.equal(DEFAULTS.icon, ICONS[STATE.NONE]);
+});
+
+test('paints what differs, then only reads the title back', async () => {
+  const action = browserAction();
+  const painter = createPainter(action, { imageData });
+  await painter.paint(1, AGREED);
+  assert.deepEqual(action.take(), ['getTitle', 'setIcon', 'setTitle']);
+  assert.deepEqual(action.shown(1), AGREED);
+  await painter.paint(1, AGREED);
+  await painter.paint(1, AGREED);
+  assert.deepEqual(action.take(), ['getTitle', 'getTitle']);
+  await painter.paint(1, NEGOTIATING);
+  assert.deepEqual(action.take(), ['getTitle', 'setIcon', 'setTitle']);
+  assert.deepEqual(action.shown(1), NEGOTIATING);
+});
+
+test('a commit resets the tab: the next paint restores it', async () => {
+  const action = browserAction();
+  const painter = createPainter(action, { imageData });
+  await painter.paint(1, AGREED);
+  action.commit(1);
+  action.take();
+  await painter.paint(1, AGREED);
+  assert.deepEqual(action.take(), ['getTitle', 'setIcon', 'setTitle']);
+  assert.deepEqual(action.shown(1), AGREED);
+});
+
+test('the default icon is never set after a reset; it is after a lit state', async () => {
+  const action = browserAction();
+  const painter = createPainter(action, { imageData });
+  await painter.paint(2, NO_DIALOG);
+  assert.deepEqual(action.take(), ['getTitle', 'setTitle']);
+  assert.deepEqual(action.shown(2), { icon: 'default', title: NO_DIALOG.title });
+  await painter.paint(2, AGREED);
+  await painter.paint(2, NO_DIALOG);
+  assert.deepEqual(action.take(), ['getTitle', 'setIcon', 'setTitle', 'getTitle', 'setIcon', 'setTitle']);
+  assert.deepEqual(action.shown(2), NO_DIALOG);
+});
+
+test('a worker restart forgets the icon: it is set again once', async () => {
+  const action = browserAction();
+  await createPainter(action, { imageData }).paint(3, AGREED);
+  action.take();
+  const restarted = createPainter(action, { imageData });
+  await restarted.paint(3, AGREED);
+  await restarted.paint(3, AGREED);
+  assert.deepEqual(action.take(), ['getTitle', 'setIcon', 'getTitle']);
+});
+
+test('paints of one tab run in order: the last one wins', async () => {
+  const action = browserAction();
+  const painter = createPainter(action, { imageData });
+  await Promise.all([painter.paint(4, NEGOTIATING), painter.paint(4, AGREED), painter.paint(4, NO_DIALOG)]);
+  assert.deepEqual(action.shown(4), NO_DIALOG);
+});
+
+test('icons are decoded once per stem; a failed decode falls back to paths', async () => {
+  const action = browserAction();
+  let decodes = 0;
+  const painter = createPainter(action, { imageData: async (stem) => { decodes++; if (stem === 'busy') throw new Error('no canvas'); return { stem }; } });
+  await painter.paint(5, AGREED);
+  await painter.paint(6, AGREED);
+  await painter.paint(5, NEGOTIATING);
+  await painter.paint(6, NEGOTIATING);
+  assert.equal(decodes, 2);
+  assert.deepEqual(action.shown(5), { icon: '/icons/busy-16.png', title: NEGOTIATING.title });
+});
+
+test('a closed tab: the paint settles quietly', async () => {
+  const painter = createPainter({
+    getTitle: async () => { throw new Error('No tab with id: 7.'); },
+  }, { imageData });
+  await painter.paint(7, AGREED);
+});
