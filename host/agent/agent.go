@@ -152,9 +152,9 @@ func (a *Agent) relationshipGet(_ context.Context, raw json.RawMessage) (any, er
 	if err != nil {
 		return nil, err
 	}
-	var rel *store.Relationship
+	var rel json.RawMessage
 	err = a.DB.View(func(tx *store.Tx) error {
-		rel, err = tx.Relationship(site)
+		rel, err = tx.RelationshipJSON(site)
 		return err
 	})
 	return rel, err

@@ -127,3 +127,32 @@ func TestProtocolDocumentsEveryCodeAndType(t *testing.T) {
 		}
 	}
 }
+
+// OKReply builds the envelope by hand: it must be what encoding/json writes.
+func TestOKReplyIsTheEnvelope(t *testing.T) {
+	t.Parallel()
+	odd := "id \"with\" <html> & \u2028"
+	for _, tt := range []struct {
+		id     *string
+		result any
+	}{
+		{nil, nil},
+		{&odd, map[string]any{"a": []int{1, 2}, "b": "<&>"}},
+		{&odd, json.RawMessage(`{"site":"https://a"}`)},
+		{&odd, json.RawMessage(nil)},
+		{nil, []string{}},
+	} {
+		got, err := OKReply(tt.id, tt.result)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ := json.Marshal(tt.result)
+		want, _ := json.Marshal(Reply{ID: tt.id, OK: true, Result: res})
+		if !bytes.Equal(got, want) {
+			t.Errorf("\n got %s\nwant %s", got, want)
+		}
+	}
+	if _, err := OKReply(nil, func() {}); err == nil {
+		t.Error("an unencodable result encoded")
+	}
+}

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -240,4 +242,50 @@ func TestReadOfEmptyFile(t *testing.T) {
 	if err := d.View(func(tx *Tx) error { _, err := tx.Relationships(); return err }); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// relationship.get sends RelationshipJSON on as it is: it must be exactly
+// what decoding the stored value and encoding it again would give.
+func TestRelationshipJSON(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	u := testTerms(t)
+	rel := Relationship{Site: "https://shop.example", State: StateAgreed, Since: time.Now(), Updated: time.Now(),
+		TermsDigest: "sha-256=:x<&>:", MyTerms: &u, Exception: true, Error: &RelationshipError{Code: "c", Message: "m \"quoted\""}}
+	raw := func(site, value string) error {
+		return db.Update(func(tx *Tx) error { return tx.tx.Bucket(bucketRelationships).Put([]byte(site), []byte(value)) })
+	}
+	if err := db.Update(func(tx *Tx) error { return tx.PutRelationship(rel) }); err != nil {
+		t.Fatal(err)
+	}
+	// A value written by another value version: decoded, then encoded.
+	if err := raw("https://old.example", `{"site":"https://old.example","state":"conflict","dropped":true}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw("https://damaged.example", `{"v":1,"site":"https://dam`); err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *Tx) error {
+		for _, site := range []string{rel.Site, "https://old.example"} {
+			got, err := tx.RelationshipJSON(site)
+			if err != nil {
+				t.Fatalf("%s: %v", site, err)
+			}
+			r, err := tx.Relationship(site)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.Marshal(r)
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s:\n got %s\nwant %s", site, got, want)
+			}
+		}
+		if got, err := tx.RelationshipJSON("https://none.example"); got != nil || err != nil {
+			t.Errorf("no relationship: %s %v", got, err)
+		}
+		if got, err := tx.RelationshipJSON("https://damaged.example"); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("damaged value: %s %v, want ErrCorrupt", got, err)
+		}
+		return nil
+	})
 }

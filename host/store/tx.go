@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
@@ -176,6 +177,31 @@ func (t *Tx) Relationship(site string) (*Relationship, error) {
 		return nil, err
 	}
 	return &r.Relationship, nil
+}
+
+// storedRelationshipV1 opens every relationship stored by PutRelationship:
+// the value version, then the protocol's Relationship members.
+var storedRelationshipV1 = []byte(`{"v":1,`)
+
+// RelationshipJSON returns the relationship with site as the JSON of the
+// protocol's Relationship, or nil if there is none. A current value is copied
+// out as stored, without the decode and re-encode that dominate
+// relationship.get (BENCHMARKS.md, section 1); a value of another version, or
+// a damaged one, takes the decoding path, which migrates or reports it.
+func (t *Tx) RelationshipJSON(site string) (json.RawMessage, error) {
+	v := t.tx.Bucket(bucketRelationships).Get([]byte(site))
+	if v == nil {
+		return nil, nil
+	}
+	if rest, ok := bytes.CutPrefix(v, storedRelationshipV1); ok && json.Valid(v) {
+		out := make([]byte, 0, 1+len(rest))
+		return append(append(out, '{'), rest...), nil
+	}
+	r, err := t.Relationship(site)
+	if r == nil || err != nil {
+		return nil, err
+	}
+	return json.Marshal(r)
 }
 
 // PutRelationship stores r under r.Site.
