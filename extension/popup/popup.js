@@ -27,18 +27,18 @@ async function resolveTabId() {
   return tab ? tab.id : null;
 }
 
+/** The worker's view of this popup's site (or tab). */
+async function fetchView() {
+  if (siteParam) return (await ask({ type: MSG.POPUP_GET, site: siteParam })).view;
+  if (tabId === null) tabId = await resolveTabId();
+  if (tabId === null) throw new Error('no tab to show');
+  return (await ask({ type: MSG.POPUP_GET, tabId })).view;
+}
+
 async function load() {
   $('app').setAttribute('aria-busy', 'true');
   try {
-    let reply;
-    if (siteParam) {
-      reply = await ask({ type: MSG.POPUP_GET, site: siteParam });
-    } else {
-      if (tabId === null) tabId = await resolveTabId();
-      if (tabId === null) throw new Error('no tab to show');
-      reply = await ask({ type: MSG.POPUP_GET, tabId });
-    }
-    view = reply.view;
+    view = await fetchView();
     render(view);
   } catch (err) {
     $('state-text').textContent = `r-button could not load this site's state: ${err.message}`;
@@ -190,6 +190,14 @@ async function fetchData() {
     out.querySelector('h2')?.focus?.();
   } catch (err) {
     out.replaceChildren(el('p', { class: 'bad' }, `Could not get the data: ${err.message}`));
+  }
+  // The host recorded the return (or its failure) in the history: show it
+  // without re-rendering the answer just shown.
+  try {
+    view = await fetchView();
+    if (view.history) $('history')?.replaceWith(renderHistory(view.history));
+  } catch {
+    // The history stays as it was; reopening the popup shows it.
   }
 }
 
