@@ -94,6 +94,7 @@ const (
 	CodeTermsChanged = "terms_changed"
 	CodeNotFound     = "not_found"
 	CodeEnded        = "ended"
+	CodeRateLimited  = "rate_limited"
 )
 
 // WireErrorCode maps an error from this package to the error code a site

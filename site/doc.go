@@ -22,6 +22,11 @@
 //     data-return requests can give it back; end relationships you no
 //     longer want with Vendor.End.
 //
+// The POST endpoints are rate-limited per client address (DefaultRateLimit;
+// Config.RateLimit changes it, and behind a reverse proxy its ClientAddress
+// must name the forwarded address). A client over its limit gets 429
+// rate_limited with Retry-After, which agents honour.
+//
 // The Store interface holds the site's side; NewMemoryStore is for examples
 // and tests, OpenBoltStore keeps everything in one bbolt file, and a site
 // can implement Store over its own database.

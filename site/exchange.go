@@ -86,6 +86,9 @@ func parseFailure(err error) answer {
 }
 
 func (v *Vendor) serveAgreement(w http.ResponseWriter, r *http.Request) {
+	if !v.admit(w, r) {
+		return
+	}
 	body, ok := readMessage(w, r)
 	if !ok {
 		return

@@ -137,6 +137,9 @@ func (v *Vendor) signedRequest(body []byte, typ string) (*policy.SignedRequest, 
 // is linked to the relationship here, so its page views are returned now
 // and later. A session-only agreement never links: sessions stay separate.
 func (v *Vendor) serveDataReturn(w http.ResponseWriter, r *http.Request) {
+	if !v.admit(w, r) {
+		return
+	}
 	body, ok := readMessage(w, r)
 	if !ok {
 		return
@@ -198,6 +201,9 @@ func (v *Vendor) items(rel string) ([]policy.DataItem, error) {
 }
 
 func (v *Vendor) serveEnd(w http.ResponseWriter, r *http.Request) {
+	if !v.admit(w, r) {
+		return
+	}
 	body, ok := readMessage(w, r)
 	if !ok {
 		return

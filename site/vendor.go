@@ -51,6 +51,9 @@ type Config struct {
 	Now func() time.Time
 	// Log, if set, receives one readable line per protocol exchange.
 	Log func(line string)
+	// RateLimit bounds the POST requests per client address; the zero value
+	// means DefaultRateLimit.
+	RateLimit RateLimit
 }
 
 // ConfigError says what is wrong with a Config.
@@ -83,6 +86,8 @@ type Vendor struct {
 	digest string
 	offers map[string]policy.Offer // by agreed digest
 	agreed map[string]AgreedTerms  // accepted user terms, by agreed digest
+
+	limit *limiter
 
 	exchange   sync.Mutex // serialises decisions so nonce, record and history stay consistent
 	lastForget time.Time  // when expired nonces were last dropped (guarded by exchange)
@@ -130,6 +135,7 @@ func New(cfg Config) (*Vendor, error) {
 	if v.sessionCookie == "" {
 		v.sessionCookie = DefaultSessionCookie
 	}
+	v.limit = newLimiter(cfg.RateLimit, v.now)
 	v.pubKey = policy.EncodeKey(cfg.PrivateKey.Public().(ed25519.PublicKey))
 	v.base = policy.TermsDocument{V: policy.Version, Controller: cfg.Controller, Policy: cfg.PolicyURL, PublicKey: v.pubKey, Endpoints: ep}
 	if err := v.SetOffers(cfg.Offers); err != nil {

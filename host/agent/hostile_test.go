@@ -192,6 +192,17 @@ func TestHostileSites(t *testing.T) {
 			s.onOwn = "counter:nonexistent"
 			return ""
 		}},
+		{"rate limited", proto.CodeSiteRateLimited, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				w.Header().Set("Retry-After", "120")
+				writeJSON(w, 429, policy.ErrorDocument{V: 1, Error: "rate_limited", Message: "slow down"})
+				return true
+			}
+			return ""
+		}},
 		{"terms not found", proto.CodeSiteProtocolError, func(s *testSite) string {
 			s.override = func(w http.ResponseWriter, r *http.Request) bool { http.NotFound(w, r); return true }
 			return ""
@@ -317,5 +328,54 @@ func TestBackoffSurvivesRestart(t *testing.T) {
 	b.DB.View(func(tx *store.Tx) error { bo, _ = tx.Backoff(s.origin); return nil })
 	if bo != nil {
 		t.Errorf("backoff not cleared after success: %+v", bo)
+	}
+}
+
+// TestRetryAfterHonoured: a site that answers 429 is not contacted again
+// before its Retry-After, even when the usual backoff is shorter, and a
+// Retry-After beyond MaxRetryAfter is capped.
+func TestRetryAfterHonoured(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, header string
+		wait         time.Duration
+	}{
+		{"seconds", "600", 600 * time.Second},
+		{"HTTP date", "Fri, 01 May 2026 12:20:00 GMT", 20 * time.Minute},
+		{"beyond the cap", "99999999", negotiate.MaxRetryAfter},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newTestSite(t, basicOffer)
+			limited := true
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if !limited {
+					return false
+				}
+				w.Header().Set("Retry-After", tt.header)
+				writeJSON(w, 429, policy.ErrorDocument{V: 1, Error: "rate_limited", Message: "slow down"})
+				return true
+			}
+			now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+			a := newAgent(t)
+			a.Now = func() time.Time { return now }
+			a.Client.Now = a.Now // an HTTP-date is read against the same clock
+			if _, perr := call(t, a, proto.TypeNegotiate, negotiateParams(s)); perr == nil || perr.Code != proto.CodeSiteRateLimited {
+				t.Fatalf("first attempt: %v, want site_rate_limited", perr)
+			}
+			hits := s.hits.Load()
+			limited = false
+			now = now.Add(tt.wait - time.Second) // well past the 5 s backoff, just short of Retry-After
+			if _, perr := call(t, a, proto.TypeNegotiate, negotiateParams(s)); perr == nil || perr.Code != proto.CodeSiteBackoff {
+				t.Fatalf("before Retry-After: %v, want site_backoff", perr)
+			}
+			if s.hits.Load() != hits {
+				t.Fatal("the site was contacted before its Retry-After")
+			}
+			now = now.Add(2 * time.Second)
+			if rel := mustCall[store.Relationship](t, a, proto.TypeNegotiate, negotiateParams(s)); rel.State != store.StateAgreed {
+				t.Fatalf("after Retry-After: %+v", rel)
+			}
+		})
 	}
 }

@@ -185,6 +185,8 @@ func (a *Agent) recordFailure(site string, err error) {
 		if wait > BackoffMax || wait <= 0 {
 			wait = BackoffMax
 		}
+		// A site that said how long to wait is not asked sooner.
+		wait = max(wait, ne.RetryAfter)
 		b.Next = now.Add(wait)
 		b.LastError = truncate(ne.Code+": "+ne.Error(), 500)
 		return tx.PutBackoff(site, *b)

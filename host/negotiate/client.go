@@ -30,6 +30,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +44,9 @@ import (
 type Error struct {
 	Code string
 	Err  error
+	// RetryAfter is how long the site asked the agent to wait (429 with
+	// Retry-After), zero if it did not.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -207,9 +211,30 @@ func endpointURL(origin *url.URL, path string) (string, error) {
 
 // response is a site's answer, body fully read.
 type response struct {
-	status int
-	ctype  string
-	body   []byte
+	status     int
+	ctype      string
+	body       []byte
+	retryAfter time.Duration // from Retry-After on a 429 or 503
+}
+
+// MaxRetryAfter caps the wait a site's Retry-After can impose: a hostile or
+// broken site must not silence the agent for good.
+const MaxRetryAfter = time.Hour
+
+// retryAfter reads Retry-After (delay-seconds or an HTTP-date, RFC 9110
+// 10.2.3); zero when absent or unreadable.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), MaxRetryAfter)
 }
 
 // do sends one request to rawURL (which must be on origin) and reads the
@@ -280,7 +305,11 @@ func (c *Client) do(ctx context.Context, origin string, method, rawURL string, b
 		return nil, errorf(proto.CodeSiteTooLarge, "%s sent more than the %d bytes allowed", rawURL, max)
 	}
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	return &response{status: resp.StatusCode, ctype: ct, body: b}, nil
+	r := &response{status: resp.StatusCode, ctype: ct, body: b}
+	if r.status == http.StatusTooManyRequests || r.status == http.StatusServiceUnavailable {
+		r.retryAfter = retryAfter(resp.Header, c.now())
+	}
+	return r, nil
 }
 
 func classify(rawURL string, err error) error {

@@ -135,3 +135,37 @@ func TestUnreachableAndTimeout(t *testing.T) {
 		t.Fatalf("unexpected test server URL %s", slow)
 	}
 }
+
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"120", "0", "-5", "99999999999", "Fri, 01 May 2026 12:20:00 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "soon", " 7 ", ""} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		h := http.Header{}
+		h.Set("Retry-After", v)
+		d := retryAfter(h, now)
+		if d < 0 || d > MaxRetryAfter {
+			t.Fatalf("Retry-After %q gave %v, outside [0, %v]", v, d, MaxRetryAfter)
+		}
+	})
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"120": 2 * time.Minute, " 7 ": 7 * time.Second, "0": 0, "-5": 0, "soon": 0, "": 0,
+		"99999999":                      MaxRetryAfter,
+		"Fri, 01 May 2026 12:20:00 GMT": 20 * time.Minute,
+		"Fri, 01 May 2026 11:00:00 GMT": 0, // in the past
+	} {
+		h := http.Header{}
+		if v != "" {
+			h.Set("Retry-After", v)
+		}
+		if got := retryAfter(h, now); got != want {
+			t.Errorf("Retry-After %q: %v, want %v", v, got, want)
+		}
+	}
+}

@@ -41,6 +41,9 @@ func (c *Client) FetchTerms(ctx context.Context, origin, want string) (*policy.T
 	if err != nil {
 		return nil, "", err
 	}
+	if resp.status == http.StatusTooManyRequests {
+		return nil, "", siteError(resp)
+	}
 	if resp.status != http.StatusOK {
 		return nil, "", errorf(proto.CodeSiteProtocolError, "%s%s answered %d", origin, policy.WellKnownPath, resp.status)
 	}
@@ -233,6 +236,14 @@ func checkRecord(r *policy.Record, a policy.Agreement, userSig string) error {
 // siteError turns a non-200 answer into an *Error, using the site's error
 // document when it has one.
 func siteError(resp *response) error {
+	if resp.status == http.StatusTooManyRequests {
+		e := errorf(proto.CodeSiteRateLimited, "site answered 429: too many requests; it asks to wait %s", resp.retryAfter)
+		if resp.retryAfter == 0 {
+			e = errorf(proto.CodeSiteRateLimited, "site answered 429: too many requests")
+		}
+		e.RetryAfter = resp.retryAfter
+		return e
+	}
 	if ed, err := policy.ParseErrorDocument(resp.body); err == nil {
 		return errorf(proto.CodeSiteRefused, "site answered %d %s: %s", resp.status, ed.Error, ed.Message)
 	}

@@ -94,6 +94,7 @@ const (
 	CodeSitePrivateAddress      = "site_private_address"
 	CodeSiteBackoff             = "site_backoff"
 	CodeSiteRefused             = "site_refused"
+	CodeSiteRateLimited         = "site_rate_limited"
 	CodeSiteProtocolError       = "site_protocol_error"
 	CodeSiteInvalidResponse     = "site_invalid_response"
 )

@@ -24,6 +24,9 @@ type Options struct {
 	DBDir string
 	// Log receives one line per protocol exchange (nil: silent).
 	Log func(site, line string)
+	// RateLimit is every vendor's limit on POSTs per client address (zero:
+	// site.DefaultRateLimit). All demo traffic comes from loopback.
+	RateLimit site.RateLimit
 }
 
 // Site is one demo site, ready to serve.
@@ -78,6 +81,7 @@ func Build(o Options) (*Sites, error) {
 			PrivateKey:      Key(name),
 			Store:           store,
 			AcceptUserTerms: accept,
+			RateLimit:       o.RateLimit,
 		}
 		if o.Log != nil {
 			cfg.Log = func(line string) { o.Log(name, line) }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rbutton/rbutton/site"
 	"github.com/rbutton/rbutton/site/demo"
 )
 
@@ -47,7 +48,10 @@ func startVendors() (*vendors, error) {
 		}
 		lns[i], ports[i] = ln, ln.Addr().(*net.TCPAddr).Port
 	}
-	sites, err := demo.Build(demo.Options{Addr: "127.0.0.1", ShopPort: ports[0], NewsPort: ports[1], ChangingPort: ports[2], PlainPort: ports[3], EchoPort: ports[4]})
+	sites, err := demo.Build(demo.Options{Addr: "127.0.0.1", ShopPort: ports[0], NewsPort: ports[1], ChangingPort: ports[2], PlainPort: ports[3], EchoPort: ports[4],
+		// Section 4 sends dozens of proposals a second from loopback: it
+		// measures the protocol, not the vendors' rate limit.
+		RateLimit: site.RateLimit{Every: -1}})
 	if err != nil {
 		for _, l := range lns {
 			l.Close()
