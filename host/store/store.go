@@ -24,6 +24,9 @@
 //	backoff/
 //	  <site origin>               Backoff: failures and next allowed attempt
 //
+// bbolt never shrinks its file and keeps deleted values in free pages until
+// they are reused; Compact rewrites the file so that forgotten data is gone.
+//
 // A file written by a newer schema is refused (ErrNewerSchema); a file that
 // is not a valid bbolt database is reported as ErrCorrupt and left in place,
 // never recreated.
@@ -169,20 +172,50 @@ func (d *DB) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
 	return err
 }
 
+func (d *DB) timeout() time.Duration {
+	if d.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return d.Timeout
+}
+
 func (d *DB) open(readOnly bool) (*bolt.DB, error) {
 	dir := filepath.Dir(d.Path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &Error{Path: d.Path, Err: err}
 	}
-	timeout := d.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	// Compact replaces the file while holding its lock: whoever got the
+	// lock of the replaced file opens again, up to a few times.
+	for range 5 {
+		var file *os.File
+		db, err := bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: d.timeout(), ReadOnly: readOnly,
+			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+				f, err := os.OpenFile(name, flag, perm)
+				file = f
+				return f, err
+			}})
+		if err != nil {
+			return nil, d.wrap(err)
+		}
+		if sameFile(file, d.Path) {
+			return db, nil
+		}
+		db.Close()
 	}
-	db, err := bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly})
+	return nil, &Error{Path: d.Path, Err: ErrBusy}
+}
+
+// sameFile reports whether path still names the file f has open.
+func sameFile(f *os.File, path string) bool {
+	if f == nil {
+		return true
+	}
+	a, err := f.Stat()
 	if err != nil {
-		return nil, d.wrap(err)
+		return false
 	}
-	return db, nil
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
 }
 
 func isBoltError(err error) bool {

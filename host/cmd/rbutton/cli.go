@@ -32,6 +32,7 @@ const usage = `Usage:
     rbutton history [--json] SITE
     rbutton terms [show [--json] | set FILE]
     rbutton forget SITE
+    rbutton compact
     rbutton export > FILE
     rbutton import FILE
     rbutton version
@@ -98,6 +99,8 @@ func cli(args []string) int {
 		return cmdTerms(rest)
 	case "forget":
 		return cmdForget(rest)
+	case "compact":
+		return cmdCompact(rest)
 	case "import":
 		return cmdImport(rest)
 	}
@@ -450,8 +453,46 @@ func cmdForget(args []string) int {
 	if !found {
 		return exitErr(fmt.Errorf("nothing stored about %s", site))
 	}
-	fmt.Printf("forgot %s\n", site)
+	// Deleted values stay in bbolt's free pages until the file is rewritten.
+	res, err := db.Compact()
+	if err != nil {
+		errorf("forgot %s, but its bytes may remain in the file until it is compacted: %v; run 'rbutton compact'", site, err)
+		return 1
+	}
+	fmt.Printf("forgot %s; compacted %s (%s → %s), so nothing of it remains on disk\n", site, db.Path, sizeOf(res.Before), sizeOf(res.After))
 	return 0
+}
+
+// cmdCompact rewrites the database without free pages: smaller, and with
+// no trace of deleted data.
+func cmdCompact(args []string) int {
+	if len(args) != 0 {
+		errorf("compact: takes no arguments")
+		return 2
+	}
+	db, err := openDB()
+	if err != nil {
+		return exitErr(err)
+	}
+	if _, err := os.Stat(db.Path); err != nil {
+		return exitErr(fmt.Errorf("no database at %s", db.Path))
+	}
+	res, err := db.Compact()
+	if err != nil {
+		return exitErr(err)
+	}
+	fmt.Printf("compacted %s (%s → %s)\n", db.Path, sizeOf(res.Before), sizeOf(res.After))
+	return 0
+}
+
+func sizeOf(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // cmdImport loads an export. Everything is checked first; then it is

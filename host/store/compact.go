@@ -1,0 +1,71 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CompactResult says what Compact did.
+type CompactResult struct {
+	Before, After int64 // file sizes in bytes
+}
+
+// Compact rewrites the database into a fresh file holding only live data
+// and puts it in place of the old one. bbolt never shrinks a file and
+// leaves deleted values in its free pages, so after Forget the forgotten
+// site's bytes are still on disk until the file is compacted: "forget" must
+// mean gone.
+//
+// It holds the writer's lock throughout. A process that opened the old file
+// and waits for its lock notices, once it has the lock, that the path now
+// names another file, and opens again (DB.open), so no write lands in the
+// replaced file.
+func (d *DB) Compact() (CompactResult, error) {
+	var res CompactResult
+	err := d.with(false, func(src *bolt.DB) error {
+		if err := d.migrate(src); err != nil {
+			return err
+		}
+		fi, err := os.Stat(d.Path)
+		if err != nil {
+			return &Error{Path: d.Path, Err: err}
+		}
+		res.Before = fi.Size()
+		tmp := filepath.Join(filepath.Dir(d.Path), fmt.Sprintf(".%s.compact-%d", filepath.Base(d.Path), os.Getpid()))
+		os.Remove(tmp) // a leftover of a compaction that crashed
+		dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: d.timeout()})
+		if err != nil {
+			return &Error{Path: tmp, Err: err}
+		}
+		if err := bolt.Compact(dst, src, 64<<20); err != nil {
+			dst.Close()
+			os.Remove(tmp)
+			return &Error{Path: d.Path, Err: fmt.Errorf("compacting: %w", err)}
+		}
+		if err := dst.Close(); err != nil {
+			os.Remove(tmp)
+			return &Error{Path: tmp, Err: err}
+		}
+		if err := os.Rename(tmp, d.Path); err != nil {
+			os.Remove(tmp)
+			return &Error{Path: d.Path, Err: fmt.Errorf("replacing the file: %w", err)}
+		}
+		syncDir(filepath.Dir(d.Path))
+		if fi, err := os.Stat(d.Path); err == nil {
+			res.After = fi.Size()
+		}
+		return nil
+	})
+	return res, err
+}
+
+// syncDir makes a rename in dir durable where the platform allows it.
+func syncDir(dir string) {
+	if f, err := os.Open(dir); err == nil {
+		f.Sync()
+		f.Close()
+	}
+}
