@@ -46,9 +46,13 @@ func writeError(w http.ResponseWriter, status int, code, msg, digest string) {
 	errorAnswer(status, code, msg, digest).write(w)
 }
 
-// readMessage enforces POST, the media type and the size limit, and returns
-// the body, or writes the error answer and returns ok=false.
-func readMessage(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+// readMessage applies the rate limit, enforces POST, the media type and the
+// size limit, and returns the body, or writes the error answer and returns
+// ok=false. Every POST endpoint reads its request through it.
+func (v *Vendor) readMessage(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+	if !v.admit(w, r) {
+		return nil, false
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		writeError(w, http.StatusMethodNotAllowed, policy.CodeMalformed, "this endpoint accepts only POST", "")
@@ -86,10 +90,7 @@ func parseFailure(err error) answer {
 }
 
 func (v *Vendor) serveAgreement(w http.ResponseWriter, r *http.Request) {
-	if !v.admit(w, r) {
-		return
-	}
-	body, ok := readMessage(w, r)
+	body, ok := v.readMessage(w, r)
 	if !ok {
 		return
 	}

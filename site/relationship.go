@@ -137,10 +137,7 @@ func (v *Vendor) signedRequest(body []byte, typ string) (*policy.SignedRequest, 
 // is linked to the relationship here, so its page views are returned now
 // and later. A session-only agreement never links: sessions stay separate.
 func (v *Vendor) serveDataReturn(w http.ResponseWriter, r *http.Request) {
-	if !v.admit(w, r) {
-		return
-	}
-	body, ok := readMessage(w, r)
+	body, ok := v.readMessage(w, r)
 	if !ok {
 		return
 	}
@@ -201,10 +198,7 @@ func (v *Vendor) items(rel string) ([]policy.DataItem, error) {
 }
 
 func (v *Vendor) serveEnd(w http.ResponseWriter, r *http.Request) {
-	if !v.admit(w, r) {
-		return
-	}
-	body, ok := readMessage(w, r)
+	body, ok := v.readMessage(w, r)
 	if !ok {
 		return
 	}
