@@ -94,6 +94,34 @@ export class Page {
   async close() { await this.raw.close().catch(() => {}); }
 }
 
+/** The r-button's title of `tab`, read in the extension through `inExt(fn, arg)`. */
+function titleOf(inExt, tab) {
+  return inExt((tabId) => (globalThis.browser ?? globalThis.chrome).action.getTitle({ tabId }), tab.id);
+}
+
+/**
+ * Polls the r-button's title of `tab` until it matches `re`. On timeout the
+ * error says the last title and what the worker believes about the tab, to
+ * tell a wrong state from a lost paint.
+ */
+async function waitTitle(inExt, tab, re, { timeout, what } = {}) {
+  let last;
+  try {
+    return await waitFor(async () => { last = await titleOf(inExt, tab); return re.test(last) && last; },
+      { what: what || `action title matching ${re}`, timeout });
+  } catch (err) {
+    err.message += ` (last title: ${JSON.stringify(last)})`;
+    const seen = await inExt(async (tabId) => {
+      const api = globalThis.browser ?? globalThis.chrome;
+      const all = await api.storage.session.get(null);
+      const t = await api.tabs.get(tabId).catch((e) => ({ error: e.message }));
+      return { url: t.url, status: t.status, session: JSON.stringify(all).slice(0, 1500) };
+    }, tab.id).catch((e) => ({ error: e.message }));
+    err.message += `\nworker's view of tab ${tab.id}: ${JSON.stringify(seen)}`;
+    throw err;
+  }
+}
+
 function headless() {
   if (process.env.E2E_HEADED === '1') return false;
   return true;
@@ -188,25 +216,8 @@ export class ChromiumDriver {
     }, { what: `the tab id of ${page.url()}` });
   }
 
-  title(tab) { return this.sw((tabId) => chrome.action.getTitle({ tabId }), tab.id); }
-
-  async waitTitle(tab, re, { timeout, what } = {}) {
-    let last;
-    try {
-      return await waitFor(async () => { last = await this.title(tab); return re.test(last) && last; },
-        { what: what || `action title matching ${re}`, timeout });
-    } catch (err) {
-      err.message += ` (last title: ${JSON.stringify(last)})`;
-      // What the worker believes about the tab, to tell a wrong state from a lost paint.
-      const seen = await this.sw(async (tabId) => {
-        const all = await chrome.storage.session.get(null);
-        const tab = await chrome.tabs.get(tabId).catch((e) => ({ error: e.message }));
-        return { url: tab.url, status: tab.status, session: JSON.stringify(all).slice(0, 1500) };
-      }, tab.id).catch((e) => ({ error: e.message }));
-      err.message += `\nworker's view of tab ${tab.id}: ${JSON.stringify(seen)}`;
-      throw err;
-    }
-  }
+  title(tab) { return titleOf((fn, arg) => this.sw(fn, arg), tab); }
+  waitTitle(tab, re, opts) { return waitTitle((fn, arg) => this.sw(fn, arg), tab, re, opts); }
 
   /** Opens the popup for a tab as a page of its own. */
   async popup(tab) {
@@ -350,18 +361,8 @@ export class FirefoxDriver {
     }, { what: `the tab id of ${page.url()}` });
   }
 
-  title(tab) { return this.ext((tabId) => browser.action.getTitle({ tabId }), tab.id); }
-
-  async waitTitle(tab, re, { timeout, what } = {}) {
-    let last;
-    try {
-      return await waitFor(async () => { last = await this.title(tab); return re.test(last) && last; },
-        { what: what || `action title matching ${re}`, timeout });
-    } catch (err) {
-      err.message += ` (last title: ${JSON.stringify(last)})`;
-      throw err;
-    }
-  }
+  title(tab) { return titleOf((fn, arg) => this.ext(fn, arg), tab); }
+  waitTitle(tab, re, opts) { return waitTitle((fn, arg) => this.ext(fn, arg), tab, re, opts); }
 
   popup(tab) { return this.openExtensionPage(`popup/popup.html?tab=${tab.id}`); }
   options() { return this.openExtensionPage('options/options.html'); }
