@@ -34,8 +34,10 @@ func (d *DB) Compact() (CompactResult, error) {
 			return &Error{Path: d.Path, Err: err}
 		}
 		res.Before = fi.Size()
-		tmp := filepath.Join(filepath.Dir(d.Path), fmt.Sprintf(".%s.compact-%d", filepath.Base(d.Path), os.Getpid()))
-		os.Remove(tmp) // a leftover of a compaction that crashed
+		// One fixed name: the lock makes compactions take turns, and a
+		// crashed one's copy (old data too) is removed by the next.
+		tmp := filepath.Join(filepath.Dir(d.Path), "."+filepath.Base(d.Path)+".compact")
+		os.Remove(tmp)
 		dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: d.timeout()})
 		if err != nil {
 			return &Error{Path: tmp, Err: err}
