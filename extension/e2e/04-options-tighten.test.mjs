@@ -37,7 +37,11 @@ scenario('options: tightening the default terms changes the shop outcome; histor
   const options = await browser.options();
   // The page has loaded the terms from the host once it lists our relationships.
   await options.waitText(site, { what: 'the options page listing the relationship with the shop' });
+  await options.waitText(/at least as strict as the IEEE 7012 \(MyTerms\) agreement SD-BASE-A-DP/,
+    { what: 'the options page naming the roster agreement the default terms are at least as strict as' });
   await choosePreset(options, 'service-only');
+  await options.waitText(/at least as strict as the IEEE 7012 \(MyTerms\) agreement SD-BASE-DP/,
+    { what: 'the strictness line following the chosen preset' });
   await options.clickText('Save terms');
   await options.waitText(/terms saved/i, { what: 'the options page confirming the save' });
   const saved = await host.json(['terms', 'show', '--json']);

@@ -7,6 +7,7 @@ import { MSG } from '../lib/constants.js';
 import { DIMENSIONS, FALLBACK_PRESETS, DEFAULT_PRESET, valueLabel } from '../lib/vocabulary.js';
 import { formToTerms, termsToForm, parseUserTerms, matchingPreset, TermsError } from '../lib/terms.js';
 import { hostProblem } from '../lib/viewmodel.js';
+import { strictnessSentence } from '../lib/myterms.js';
 import { siteLabel } from '../lib/origin.js';
 import { ask, el, when } from '../lib/ui.js';
 
@@ -93,9 +94,12 @@ function readForm() {
 function syncPresetRadio() {
   let name = '';
   try {
-    name = matchingPreset(readForm(), presets);
+    const terms = readForm();
+    name = matchingPreset(terms, presets);
+    $('myterms-strictness').textContent = strictnessSentence(terms);
   } catch {
     // incomplete form: custom
+    $('myterms-strictness').textContent = '';
   }
   const radio = $(name ? `preset-${name}` : 'preset-custom');
   if (radio) radio.checked = true;
