@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -16,17 +17,17 @@ import (
 // maxDepth bounds JSON nesting; no DNT-D document nests deeper than 5.
 const maxDepth = 32
 
-// jsonObject keeps member order so that the first error reported is the
-// first one in the document.
-type jsonObject struct {
-	keys []string
-	vals map[string]any
-}
-
 // decodeStrict parses b into v the way every DNT-D parser must: valid UTF-8,
 // one JSON value and nothing after it, no duplicate members, member names
 // matched case-sensitively against v's json tags, JSON types matching Go
-// types, times in canonical RFC 3339 UTC form. It does not run the validator.
+// types, lists no longer than their validate "max", times in canonical
+// RFC 3339 UTC form. It does not run the validator.
+//
+// The first pass reads tokens against v's type and stops at the first one
+// that does not fit, so what a hostile document costs is bounded by the
+// shape of the message it claims to be, not by its size: a 64 KiB array
+// sent where an object belongs is refused at its first byte, and a list is
+// refused at the first member past its limit.
 func decodeStrict(b []byte, limit int, v any) error {
 	if len(b) > limit {
 		return pathErr("", ErrTooLarge, fmt.Sprintf("document is %d bytes, limit is %d", len(b), limit))
@@ -36,20 +37,16 @@ func decodeStrict(b []byte, limit int, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	tree, err := readValue(dec, "", 0)
-	if err != nil {
+	if err := readShaped(dec, reflect.TypeOf(v).Elem(), "", 0, 0); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return pathErr("", ErrMalformed, "trailing data after the JSON document")
 	}
-	if err := checkShape(tree, reflect.TypeOf(v).Elem(), ""); err != nil {
-		return err
-	}
 	dec = json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		// checkShape accepts only what Decode accepts; keep a path-less
+		// readShaped accepts only what Decode accepts; keep a path-less
 		// error as a safety net rather than panicking.
 		return pathErr("", ErrMalformed, err.Error())
 	}
@@ -63,66 +60,6 @@ func syntaxErr(err error) error {
 	return pathErr("", ErrMalformed, strings.TrimPrefix(err.Error(), "json: "))
 }
 
-func readValue(dec *json.Decoder, path string, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, pathErr(path, ErrMalformed, "nesting too deep")
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, syntaxErr(err)
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			obj := &jsonObject{vals: map[string]any{}}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, syntaxErr(err)
-				}
-				key, ok := kt.(string)
-				if !ok {
-					return nil, pathErr(path, ErrMalformed, "object key is not a string")
-				}
-				sub := joinPath(path, key)
-				if _, dup := obj.vals[key]; dup {
-					return nil, pathErr(sub, ErrMalformed, "duplicate member")
-				}
-				val, err := readValue(dec, sub, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				obj.keys = append(obj.keys, key)
-				obj.vals[key] = val
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, syntaxErr(err)
-			}
-			return obj, nil
-		case '[':
-			var arr []any
-			for dec.More() {
-				val, err := readValue(dec, fmt.Sprintf("%s[%d]", path, len(arr)), depth+1)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, val)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, syntaxErr(err)
-			}
-			if arr == nil {
-				arr = []any{}
-			}
-			return arr, nil
-		}
-		return nil, pathErr(path, ErrMalformed, "unexpected "+t.String())
-	default:
-		return tok, nil
-	}
-}
-
 func joinPath(path, key string) string {
 	if path == "" {
 		return key
@@ -132,9 +69,20 @@ func joinPath(path, key string) string {
 
 var timeType = reflect.TypeOf(time.Time{})
 
-// jsonFields maps exact json member names of struct type t to field indexes.
-func jsonFields(t reflect.Type) map[string]int {
-	m := map[string]int{}
+// structInfo is what readShaped needs of a struct type: its json member
+// names and, per member, the most elements its list or map may hold.
+type structInfo struct {
+	index map[string]int // json name -> field index
+	max   []int          // by field index; 0: no limit from the tag
+}
+
+var structInfos sync.Map // reflect.Type -> *structInfo
+
+func infoOf(t reflect.Type) *structInfo {
+	if si, ok := structInfos.Load(t); ok {
+		return si.(*structInfo)
+	}
+	si := &structInfo{index: map[string]int{}, max: make([]int, t.NumField())}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -147,13 +95,31 @@ func jsonFields(t reflect.Type) map[string]int {
 		if name == "" {
 			name = f.Name
 		}
-		m[name] = i
+		si.index[name] = i
+		si.max[i] = tagMax(f.Tag.Get("validate"))
 	}
-	return m
+	structInfos.Store(t, si)
+	return si
 }
 
-func describe(v any) string {
-	switch v.(type) {
+// tagMax returns the "max=N" a validate tag puts on a field itself (before
+// any "dive", after which rules apply to the elements), or 0.
+func tagMax(tag string) int {
+	for _, rule := range strings.Split(tag, ",") {
+		if rule == "dive" {
+			break
+		}
+		if n, ok := strings.CutPrefix(rule, "max="); ok {
+			if m, err := strconv.Atoi(n); err == nil {
+				return m
+			}
+		}
+	}
+	return 0
+}
+
+func describeToken(tok json.Token) string {
+	switch t := tok.(type) {
 	case nil:
 		return "null"
 	case bool:
@@ -162,27 +128,37 @@ func describe(v any) string {
 		return "a number"
 	case string:
 		return "a string"
-	case []any:
-		return "an array"
-	case *jsonObject:
+	case json.Delim:
+		if t == '[' {
+			return "an array"
+		}
 		return "an object"
 	}
 	return "a value"
 }
 
-func typeErr(path, want string, v any) error {
-	return pathErr(path, ErrInvalidValue, "must be "+want+", not "+describe(v))
+func typeErr(path, want string, tok json.Token) error {
+	return pathErr(path, ErrInvalidValue, "must be "+want+", not "+describeToken(tok))
 }
 
-// checkShape walks the parsed tree against Go type t.
-func checkShape(v any, t reflect.Type, path string) error {
-	if t.Kind() == reflect.Pointer {
-		return checkShape(v, t.Elem(), path)
+// readShaped reads one JSON value from dec and checks it against Go type t.
+// maxLen bounds the elements of a list or map (0: unbounded; only lists
+// without a validate max, of which the protocol has none).
+func readShaped(dec *json.Decoder, t reflect.Type, path string, depth, maxLen int) error {
+	if depth > maxDepth {
+		return pathErr(path, ErrMalformed, "nesting too deep")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return syntaxErr(err)
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
 	if t == timeType {
-		s, ok := v.(string)
+		s, ok := tok.(string)
 		if !ok {
-			return typeErr(path, "an RFC 3339 time string", v)
+			return typeErr(path, "an RFC 3339 time string", tok)
 		}
 		if _, err := parseTime(s); err != nil {
 			return pathErr(path, ErrInvalidValue, err.Error())
@@ -191,69 +167,116 @@ func checkShape(v any, t reflect.Type, path string) error {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		obj, ok := v.(*jsonObject)
-		if !ok {
-			return typeErr(path, "an object", v)
+		if tok != json.Delim('{') {
+			return typeErr(path, "an object", tok)
 		}
-		fields := jsonFields(t)
-		for _, k := range obj.keys {
-			sub := joinPath(path, k)
-			i, ok := fields[k]
+		si := infoOf(t)
+		seen := make([]bool, t.NumField())
+		for dec.More() {
+			key, err := readKey(dec, path)
+			if err != nil {
+				return err
+			}
+			sub := joinPath(path, key)
+			i, ok := si.index[key]
 			if !ok {
-				for name := range fields {
-					if strings.EqualFold(name, k) {
+				for name := range si.index {
+					if strings.EqualFold(name, key) {
 						return pathErr(sub, ErrUnknownField, fmt.Sprintf("unknown member (member names are case-sensitive: %q)", name))
 					}
 				}
 				return pathErr(sub, ErrUnknownField, "unknown member")
 			}
-			if err := checkShape(obj.vals[k], t.Field(i).Type, sub); err != nil {
+			if seen[i] {
+				return pathErr(sub, ErrMalformed, "duplicate member")
+			}
+			seen[i] = true
+			if err := readShaped(dec, t.Field(i).Type, sub, depth+1, si.max[i]); err != nil {
 				return err
 			}
 		}
+		return closeDelim(dec)
 	case reflect.Slice:
-		if v == nil {
+		if tok == nil {
 			return nil // Go encodes an empty optional list as null
 		}
-		arr, ok := v.([]any)
-		if !ok {
-			return typeErr(path, "an array", v)
+		if tok != json.Delim('[') {
+			return typeErr(path, "an array", tok)
 		}
-		for i, e := range arr {
-			if err := checkShape(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+		for n := 0; dec.More(); n++ {
+			if maxLen > 0 && n == maxLen {
+				return pathErr(path, ErrInvalidValue, fmt.Sprintf("must have at most %d items", maxLen))
+			}
+			if err := readShaped(dec, t.Elem(), path+"["+strconv.Itoa(n)+"]", depth+1, 0); err != nil {
 				return err
 			}
 		}
+		return closeDelim(dec)
 	case reflect.Map:
-		obj, ok := v.(*jsonObject)
-		if !ok {
-			return typeErr(path, "an object", v)
+		if tok != json.Delim('{') {
+			return typeErr(path, "an object", tok)
 		}
-		for _, k := range obj.keys {
-			if err := checkShape(obj.vals[k], t.Elem(), joinPath(path, k)); err != nil {
+		seen := map[string]bool{}
+		for n := 0; dec.More(); n++ {
+			if maxLen > 0 && n == maxLen {
+				return pathErr(path, ErrInvalidValue, fmt.Sprintf("must have at most %d items", maxLen))
+			}
+			key, err := readKey(dec, path)
+			if err != nil {
+				return err
+			}
+			sub := joinPath(path, key)
+			if seen[key] {
+				return pathErr(sub, ErrMalformed, "duplicate member")
+			}
+			seen[key] = true
+			if err := readShaped(dec, t.Elem(), sub, depth+1, 0); err != nil {
 				return err
 			}
 		}
+		return closeDelim(dec)
 	case reflect.String:
-		if _, ok := v.(string); !ok {
-			return typeErr(path, "a string", v)
+		if _, ok := tok.(string); !ok {
+			return typeErr(path, "a string", tok)
 		}
 	case reflect.Bool:
-		if _, ok := v.(bool); !ok {
-			return typeErr(path, "a boolean", v)
+		if _, ok := tok.(bool); !ok {
+			return typeErr(path, "a boolean", tok)
 		}
 	case reflect.Int, reflect.Int64, reflect.Int32:
-		n, ok := v.(json.Number)
+		n, ok := tok.(json.Number)
 		if !ok {
-			return typeErr(path, "an integer", v)
+			return typeErr(path, "an integer", tok)
 		}
 		if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {
 			return pathErr(path, ErrInvalidValue, "must be an integer")
 		}
-	case reflect.Interface:
-		// free-form data; any JSON value
 	default:
 		return pathErr(path, ErrInvalidValue, "unsupported type "+t.String())
+	}
+	if d, ok := tok.(json.Delim); ok {
+		// A scalar was wanted and a container came: refused above, so this
+		// is only reached for a stray closing delimiter, which Token reports.
+		return pathErr(path, ErrMalformed, "unexpected "+d.String())
+	}
+	return nil
+}
+
+func readKey(dec *json.Decoder, path string) (string, error) {
+	kt, err := dec.Token()
+	if err != nil {
+		return "", syntaxErr(err)
+	}
+	key, ok := kt.(string)
+	if !ok {
+		return "", pathErr(path, ErrMalformed, "object key is not a string")
+	}
+	return key, nil
+}
+
+func closeDelim(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != nil {
+		return syntaxErr(err)
 	}
 	return nil
 }

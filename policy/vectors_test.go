@@ -132,12 +132,15 @@ func TestInvalidUTF8(t *testing.T) {
 	}
 }
 
+// TestDeepNesting: nesting where a string belongs is refused at its first
+// bracket, as the wrong type, before the depth limit is reached.
 func TestDeepNesting(t *testing.T) {
 	t.Parallel()
 	doc := `{"v":1,"preset":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`
 	_, err := ParseUserTerms([]byte(doc))
-	if !errors.Is(err, ErrMalformed) {
-		t.Errorf("got %v, want ErrMalformed", err)
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Path != "preset" || !errors.Is(err, ErrInvalidValue) {
+		t.Errorf("got %v, want an invalid value at preset", err)
 	}
 }
 
@@ -340,5 +343,34 @@ func TestMatchVectors(t *testing.T) {
 				t.Errorf("conflicts:\n got %+v\nwant %+v", got.Conflicts, c.Conflicts)
 			}
 		})
+	}
+}
+
+// TestShapeStopsEarly: a parser stops at the first value that does not fit
+// the message, so what follows it (here, bytes that are not even JSON) is
+// never read: a hostile body costs what its fitting prefix costs.
+func TestShapeStopsEarly(t *testing.T) {
+	t.Parallel()
+	garbage := strings.Repeat("0,", 1000) + "\x00 not JSON"
+	valid, err := os.ReadFile(filepath.Join("..", "testdata", "protocol", "proposal.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	purposes := `"purposes": [`
+	at := strings.Index(string(valid), purposes)
+	if at < 0 {
+		t.Fatalf("proposal.json has no %s", purposes)
+	}
+	for _, tc := range []struct{ name, doc, path string }{
+		{"array for an object", "[" + garbage, ""},
+		{"unknown member", `{"v":1,"x":[` + garbage, "x"},
+		{"object for a string", `{"v":1,"type":{` + garbage, "type"},
+		{"seventh purpose", string(valid[:at]) + purposes + strings.Repeat(`"service",`, 7) + garbage, "agreement.terms.purposes"},
+	} {
+		_, err := ParseProposal([]byte(tc.doc))
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Path != tc.path || errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: got %v, want a shape error at %q", tc.name, err, tc.path)
+		}
 	}
 }
