@@ -20,4 +20,9 @@ const (
 	MaxTermsDocument = 64 << 10
 	// MaxMessage is the largest exchange message (proposal, answer, request) either side accepts.
 	MaxMessage = 64 << 10
+	// MaxRequest is the largest proposal, data-return or end request a site
+	// needs to read: every member of them is bounded, so a compact one is
+	// under 2 KiB. A site may refuse a larger body before reading it
+	// (PROTOCOL.md 10.8), which bounds what a stranger's POST costs.
+	MaxRequest = 8 << 10
 )

@@ -24,8 +24,18 @@
 //
 // The POST endpoints are rate-limited per client address (DefaultRateLimit;
 // Config.RateLimit changes it, and behind a reverse proxy its ClientAddress
-// must name the forwarded address). A client over its limit gets 429
-// rate_limited with Retry-After, which agents honour.
+// must name the forwarded address); an IPv6 client counts by its /64. A
+// client over its limit gets 429 rate_limited with Retry-After, which agents
+// honour.
+//
+// What a stranger can make a Vendor do is bounded: a POST body over
+// policy.MaxRequest is refused unread, and parsing stops at the first value
+// that does not fit the message, so no unauthenticated body costs more than
+// a well-formed proposal with a bad signature (BenchmarkPostBeforeAuth). A
+// stranger's refused proposal leaves only its nonce, which expires with the
+// freshness window; Config.MaxUserTerms bounds the user terms kept. Session
+// cookies carry a MAC keyed from the vendor's key: only sessions the vendor
+// issued are recorded under or linked to a relationship.
 //
 // The Store interface holds the site's side; NewMemoryStore is for examples
 // and tests, OpenBoltStore keeps everything in one bbolt file, and a site

@@ -63,17 +63,45 @@ func (v *Vendor) readMessage(w http.ResponseWriter, r *http.Request) (body []byt
 		writeError(w, http.StatusUnsupportedMediaType, policy.CodeMalformed, "Content-Type must be "+policy.MediaType, "")
 		return nil, false
 	}
-	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, policy.MaxMessage))
+	tooLarge := func() {
+		writeError(w, http.StatusRequestEntityTooLarge, policy.CodeTooLarge, fmt.Sprintf("the body exceeds %d bytes", policy.MaxRequest), "")
+	}
+	// A declared length over the limit is refused unread; otherwise the
+	// buffer is sized once, so a body costs one allocation of its own size.
+	if r.ContentLength > policy.MaxRequest {
+		tooLarge()
+		return nil, false
+	}
+	body, err = readAll(http.MaxBytesReader(w, r.Body, policy.MaxRequest), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, policy.CodeTooLarge, fmt.Sprintf("the body exceeds %d bytes", policy.MaxMessage), "")
+			tooLarge()
 		} else {
 			writeError(w, http.StatusBadRequest, policy.CodeMalformed, "cannot read the body", "")
 		}
 		return nil, false
 	}
 	return body, true
+}
+
+// readAll is io.ReadAll starting from a buffer of the declared length
+// (sizeHint, -1 if unknown), which the caller has already bounded.
+func readAll(r io.Reader, sizeHint int64) ([]byte, error) {
+	b := make([]byte, 0, max(sizeHint, 511)+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // parseFailure turns a policy parse or verification error into an answer.
@@ -182,16 +210,35 @@ func (v *Vendor) decide(p *policy.Proposal, now time.Time) (answer, string) {
 				Reason: fmt.Sprintf("our offer %q is within your terms", m.Offer.ID)}),
 			"AgreementNegotiationCounterOfferMade offer=" + m.Offer.ID
 	}
+	reason := "none of our offers fits within your terms, and we do not accept yours"
 	if v.acceptUser != nil && v.acceptUser(a.Terms, a.Obligations) {
-		return v.accept(p, now, &AgreedTerms{Terms: a.Terms, Obligations: a.Obligations})
+		if v.roomForUserTerms(policy.AgreedDigest(a.Terms, a.Obligations)) {
+			return v.accept(p, now, &AgreedTerms{Terms: a.Terms, Obligations: a.Obligations})
+		}
+		reason = "none of our offers fits within your terms, and we keep no more sets of terms of our visitors' own"
 	}
 	conflicts := m.Conflicts
 	if len(conflicts) > 300 {
 		conflicts = conflicts[:300]
 	}
-	v.appendHistory(a.UserKey, policy.Event{Type: policy.EventConflict, Time: now, Detail: "refused the user's terms"})
+	// A refusal is history only for a relationship that exists: a stranger's
+	// refused proposal leaves nothing but its nonce, which expires.
+	if chain, err := v.store.History(a.UserKey); err == nil && len(chain) > 0 {
+		v.appendHistory(a.UserKey, policy.Event{Type: policy.EventConflict, Time: now, Detail: "refused the user's terms"})
+	}
 	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusRefused,
-		Reason: "none of our offers fits within your terms, and we do not accept yours", Conflicts: conflicts}), "AgreementRefused"
+		Reason: reason, Conflicts: conflicts}), "AgreementRefused"
+}
+
+// roomForUserTerms reports whether the vendor may agree to user terms with
+// this agreed digest: terms it already keeps, or while it keeps fewer than
+// Config.MaxUserTerms sets (every set is held in memory for Tk and Permits,
+// and the retention grammar lets a stranger make endless distinct ones).
+func (v *Vendor) roomForUserTerms(digest string) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	_, known := v.agreed[digest]
+	return known || len(v.agreed) < v.maxUserTerms
 }
 
 // accept signs and stores the agreement. userTerms is set when the vendor

@@ -202,9 +202,16 @@ func TestCounterProposals(t *testing.T) {
 		if !dims["basic/tracking"] || !dims["ads/purposes"] {
 			t.Errorf("conflicts %+v lack basic/tracking or ads/purposes", a.Conflicts)
 		}
+		// A stranger's refusal is not history: nothing kept but the nonce.
+		if hist, _ := ts.Store().History(policy.EncodeKey(u.pub)); len(hist) != 0 {
+			t.Errorf("a stranger's refusal left history %+v", hist)
+		}
+		// In a relationship, a refused renegotiation is.
+		agree(t, ts, u, basicOffer)
+		answerOf(t, ts.propose(t, u.proposal(t, u.agreement(ts, userOffer(strict)))))
 		hist, _ := ts.Store().History(policy.EncodeKey(u.pub))
-		if len(hist) != 1 || hist[0].Type != policy.EventConflict {
-			t.Errorf("history %+v, want one conflict event", hist)
+		if len(hist) != 2 || hist[1].Type != policy.EventConflict {
+			t.Errorf("history %+v, want negotiated then conflict", hist)
 		}
 	})
 	t.Run("vendor accepts the user's terms", func(t *testing.T) {

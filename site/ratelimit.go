@@ -1,8 +1,10 @@
 package site
 
 import (
+	"container/list"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -25,7 +27,8 @@ type RateLimit struct {
 	Burst int
 	// ClientAddress names the client a request counts against. Nil means
 	// the IP address of r.RemoteAddr; behind a reverse proxy, return the
-	// address the proxy forwarded.
+	// address the proxy forwarded. An IPv6 address counts by its /64
+	// (IPv6PrefixBits), whichever function returned it.
 	ClientAddress func(r *http.Request) string
 }
 
@@ -34,24 +37,33 @@ type RateLimit struct {
 // while a flood from one address is answered 429 within a second.
 var DefaultRateLimit = RateLimit{Every: time.Second, Burst: 30}
 
-// maxTrackedClients bounds the limiter's memory: past it, clients whose
-// buckets have refilled are forgotten, and if that is not enough, all are.
+// maxTrackedClients bounds the limiter's memory: past it, the client seen
+// least recently is forgotten (its bucket would refill soonest), so a flood
+// from ever new addresses cannot reset the buckets of clients still busy.
 const maxTrackedClients = 100_000
 
+// IPv6PrefixBits is how much of an IPv6 address names one client: a /64 is
+// what one subscriber is given (RFC 6177), so rotating through the addresses
+// of a prefix does not buy fresh buckets.
+const IPv6PrefixBits = 64
+
 type bucket struct {
+	client string
 	tokens float64
 	last   time.Time
 }
 
-// limiter is a token bucket per client address.
+// limiter is a token bucket per client, the buckets in order of last use.
 type limiter struct {
 	every   time.Duration // <= 0: off
 	burst   float64
 	address func(*http.Request) string
 	now     func() time.Time
+	max     int // clients tracked at most
 
 	mu      sync.Mutex
-	clients map[string]*bucket
+	clients map[string]*list.Element // of *bucket
+	recent  *list.List               // most recently used first
 }
 
 func newLimiter(cfg RateLimit, now func() time.Time) *limiter {
@@ -64,7 +76,8 @@ func newLimiter(cfg RateLimit, now func() time.Time) *limiter {
 	if cfg.ClientAddress == nil {
 		cfg.ClientAddress = remoteIP
 	}
-	return &limiter{every: cfg.Every, burst: float64(cfg.Burst), address: cfg.ClientAddress, now: now, clients: map[string]*bucket{}}
+	return &limiter{every: cfg.Every, burst: float64(cfg.Burst), address: cfg.ClientAddress, now: now,
+		max: maxTrackedClients, clients: map[string]*list.Element{}, recent: list.New()}
 }
 
 func remoteIP(r *http.Request) string {
@@ -74,23 +87,47 @@ func remoteIP(r *http.Request) string {
 	return r.RemoteAddr
 }
 
+// clientKey names the bucket an address counts against: an IPv4 address
+// (also when mapped into IPv6) as itself, an IPv6 address by its /64. What
+// is not an IP address (a custom ClientAddress's name) is used as it is.
+func clientKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap()
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, err := ip.WithZone("").Prefix(IPv6PrefixBits)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}
+
 // take spends one token of r's client; when none is left it returns false
 // and how long until one is.
 func (l *limiter) take(r *http.Request) (bool, time.Duration) {
 	if l.every <= 0 {
 		return true, 0
 	}
-	addr := l.address(r)
+	key := clientKey(l.address(r))
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.clients[addr]
-	if !ok {
-		if len(l.clients) >= maxTrackedClients {
-			l.forgetIdle(now)
+	var b *bucket
+	if e, ok := l.clients[key]; ok {
+		l.recent.MoveToFront(e)
+		b = e.Value.(*bucket)
+	} else {
+		for len(l.clients) >= l.max {
+			oldest := l.recent.Back()
+			l.recent.Remove(oldest)
+			delete(l.clients, oldest.Value.(*bucket).client)
 		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.clients[addr] = b
+		b = &bucket{client: key, tokens: l.burst, last: now}
+		l.clients[key] = l.recent.PushFront(b)
 	}
 	if elapsed := now.Sub(b.last); elapsed > 0 {
 		b.tokens = min(l.burst, b.tokens+float64(elapsed)/float64(l.every))
@@ -103,20 +140,6 @@ func (l *limiter) take(r *http.Request) (bool, time.Duration) {
 	return false, time.Duration((1 - b.tokens) * float64(l.every))
 }
 
-// forgetIdle drops the buckets that have refilled (a fresh bucket is the
-// same); if every client is active, it drops them all rather than grow.
-func (l *limiter) forgetIdle(now time.Time) {
-	full := time.Duration(l.burst * float64(l.every))
-	for addr, b := range l.clients {
-		if now.Sub(b.last) >= full {
-			delete(l.clients, addr)
-		}
-	}
-	if len(l.clients) >= maxTrackedClients {
-		clear(l.clients)
-	}
-}
-
 // admit applies the rate limit to a POST; when it refuses, it has written
 // the 429 answer.
 func (v *Vendor) admit(w http.ResponseWriter, r *http.Request) bool {
@@ -126,7 +149,7 @@ func (v *Vendor) admit(w http.ResponseWriter, r *http.Request) bool {
 	}
 	secs := max(1, int((wait+time.Second-1)/time.Second))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	v.logf("← %s from %s → rate limited (retry after %ds)", r.URL.Path, v.limit.address(r), secs)
+	v.logf("← %s from %s → rate limited (retry after %ds)", r.URL.Path, clientKey(v.limit.address(r)), secs)
 	writeError(w, http.StatusTooManyRequests, policy.CodeRateLimited,
 		"too many requests from this address; try again after "+strconv.Itoa(secs)+" s", "")
 	return false

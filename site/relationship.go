@@ -151,7 +151,7 @@ func (v *Vendor) serveDataReturn(w http.ResponseWriter, r *http.Request) {
 	}
 	rel := sr.Record.Agreement.UserKey
 	linked := ""
-	if c, err := r.Cookie(v.sessionCookie); err == nil && validSessionID(c.Value) && v.sessionCookie != "-" &&
+	if c, err := r.Cookie(v.sessionCookie); err == nil && v.sessionCookie != "-" && v.issuedSession(c.Value) &&
 		trackRank(sr.Record.Agreement.Terms.Tracking) >= trackRank(policy.TrackingFirstParty) {
 		if err := v.store.Link(c.Value, rel); err == nil {
 			linked = " (linked this browser session)"

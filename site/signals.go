@@ -2,7 +2,10 @@ package site
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
 	"slices"
@@ -132,10 +135,10 @@ func (v *Vendor) Middleware(next http.Handler) http.Handler {
 		}
 		var newCookie *http.Cookie
 		if s.Recognised && v.sessionCookie != "-" && trackRank(s.Terms.Tracking) >= trackRank(policy.TrackingSession) {
-			if c, err := r.Cookie(v.sessionCookie); err == nil && validSessionID(c.Value) {
+			if c, err := r.Cookie(v.sessionCookie); err == nil && v.issuedSession(c.Value) {
 				s.Session = c.Value
 			} else if isTopLevelDocument(r) {
-				s.Session = newSessionID()
+				s.Session = v.newSessionID()
 				newCookie = &http.Cookie{Name: v.sessionCookie, Value: s.Session, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 					Secure: strings.HasPrefix(v.origin, "https:")}
 				if trackRank(s.Terms.Tracking) >= trackRank(policy.TrackingFirstParty) {
@@ -258,15 +261,38 @@ func (w *headerWriter) Flush() {
 
 func (w *headerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func newSessionID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+// Session ids are 16 random bytes and a 16-byte HMAC-SHA256 tag over them,
+// keyed from the vendor's private key: the vendor recognises (and links to
+// a relationship) only sessions it issued, so a visitor cannot choose one,
+// and every process holding the same key file recognises the same sessions.
+const sessionRandom, sessionTag = 16, 16
+
+// sessionMACKey derives the session-id key from the signing key's seed.
+func sessionMACKey(priv ed25519.PrivateKey) []byte {
+	m := hmac.New(sha256.New, priv.Seed())
+	m.Write([]byte("DNT-D v1 session id"))
+	return m.Sum(nil)
 }
 
-func validSessionID(s string) bool {
+func (v *Vendor) sessionTag(random []byte) []byte {
+	m := hmac.New(sha256.New, v.sessionKey)
+	m.Write(random)
+	return m.Sum(nil)[:sessionTag]
+}
+
+func (v *Vendor) newSessionID() string {
+	b := make([]byte, sessionRandom, sessionRandom+sessionTag)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(append(b, v.sessionTag(b)...))
+}
+
+// issuedSession reports whether s is a session id this vendor issued.
+func (v *Vendor) issuedSession(s string) bool {
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	return err == nil && len(b) == 16
+	if err != nil || len(b) != sessionRandom+sessionTag {
+		return false
+	}
+	return hmac.Equal(b[sessionRandom:], v.sessionTag(b[:sessionRandom]))
 }
 
 // cookieMaxAge: the agreed retention, capped at 400 days (RFC 6265bis).

@@ -17,6 +17,8 @@ const (
 	DefaultAgreementPath  = "/.well-known/dnt-d/agreement"
 	DefaultDataReturnPath = "/.well-known/dnt-d/data"
 	DefaultEndPath        = "/.well-known/dnt-d/end"
+	// DefaultMaxUserTerms is Config.MaxUserTerms's default.
+	DefaultMaxUserTerms = 10_000
 	// DefaultSessionCookie is the first-party cookie the middleware sets for
 	// visitors whose agreement permits tracking (Config.SessionCookie).
 	DefaultSessionCookie = "dntd_session"
@@ -44,6 +46,10 @@ type Config struct {
 	// AcceptUserTerms decides whether to accept a user's counter-proposal
 	// (their own terms) when none of the offers fits them. Nil refuses.
 	AcceptUserTerms func(policy.Terms, policy.Obligations) bool
+	// MaxUserTerms bounds how many distinct sets of user terms the vendor
+	// agrees to (each is kept, and held in memory); past it, user terms it
+	// does not already hold are refused. Zero means DefaultMaxUserTerms.
+	MaxUserTerms int
 	// SessionCookie names the first-party cookie set for visitors whose
 	// agreement permits tracking; "" means DefaultSessionCookie, "-" none.
 	SessionCookie string
@@ -75,7 +81,9 @@ type Vendor struct {
 	pubKey        string
 	store         Store
 	acceptUser    func(policy.Terms, policy.Obligations) bool
+	maxUserTerms  int
 	sessionCookie string
+	sessionKey    []byte // keys the MAC of session ids (issuedSession)
 	now           func() time.Time
 	log           func(string)
 	base          policy.TermsDocument // without offers and lastUpdate
@@ -135,7 +143,12 @@ func New(cfg Config) (*Vendor, error) {
 	if v.sessionCookie == "" {
 		v.sessionCookie = DefaultSessionCookie
 	}
+	v.maxUserTerms = cfg.MaxUserTerms
+	if v.maxUserTerms <= 0 {
+		v.maxUserTerms = DefaultMaxUserTerms
+	}
 	v.limit = newLimiter(cfg.RateLimit, v.now)
+	v.sessionKey = sessionMACKey(cfg.PrivateKey)
 	v.pubKey = policy.EncodeKey(cfg.PrivateKey.Public().(ed25519.PublicKey))
 	v.base = policy.TermsDocument{V: policy.Version, Controller: cfg.Controller, Policy: cfg.PolicyURL, PublicKey: v.pubKey, Endpoints: ep}
 	if err := v.SetOffers(cfg.Offers); err != nil {
