@@ -118,12 +118,16 @@ const (
 	EventTermsChanged = "terms-changed"
 	EventDataReturned = "data-returned"
 	EventEnded        = "ended"
+	// EventWithdrawn: the user withdrew consent (their terms changed so the
+	// agreement no longer fits, or they forgot the site); the agent stopped
+	// sending agreed at once. An ended event follows with the site's answer.
+	EventWithdrawn = "withdrawn"
 )
 
 // Event is one link of a relationship's hash-chained history.
 type Event struct {
 	Seq       int       `json:"seq" validate:"min=0"`
-	Type      string    `json:"type" validate:"required,oneof=negotiated renegotiated conflict terms-changed data-returned ended"`
+	Type      string    `json:"type" validate:"required,oneof=negotiated renegotiated conflict terms-changed data-returned ended withdrawn"`
 	Time      time.Time `json:"time" validate:"required,utctime"`
 	Agreement string    `json:"agreement,omitempty" validate:"omitempty,digest"`
 	Detail    string    `json:"detail,omitempty" validate:"omitempty,max=1000"`

@@ -34,6 +34,9 @@ type Agent struct {
 	Client *negotiate.Client
 	Log    zerolog.Logger
 	Now    func() time.Time
+	// WithdrawTimeout bounds the end requests of one withdrawal; zero means
+	// DefaultWithdrawTimeout.
+	WithdrawTimeout time.Duration
 }
 
 func (a *Agent) now() time.Time {
@@ -61,6 +64,8 @@ var handlers = map[string]handler{
 	proto.TypeDataRequest:      (*Agent).dataRequest,
 	proto.TypeDataAccept:       (*Agent).dataAccept,
 	proto.TypeExport:           (*Agent).export,
+	proto.TypeChanges:          (*Agent).changes,
+	proto.TypeSiteView:         (*Agent).siteView,
 }
 
 // Handle runs one request. Errors are always *proto.Error.
@@ -96,7 +101,7 @@ func toProto(err error) *proto.Error {
 	case errors.Is(err, store.ErrBusy):
 		return proto.Errorf(proto.CodeBusy, "the database is busy; try again")
 	case errors.Is(err, store.ErrCorrupt):
-		return &proto.Error{Code: proto.CodeStoreCorrupt, Message: err.Error()}
+		return &proto.Error{Code: proto.CodeStoreCorrupt, Message: err.Error() + "; " + store.Advice(err)}
 	case errors.Is(err, store.ErrNewerSchema):
 		return &proto.Error{Code: proto.CodeStoreNewerSchema, Message: err.Error()}
 	}
@@ -133,18 +138,27 @@ func decode[T any](raw json.RawMessage) (*T, error) {
 	return &p, nil
 }
 
-// Hello is the result of hello.
+// Hello is the result of hello. Generation is the store's change counter
+// (see changes). StoreError is null when the database can be read, else
+// why not (store_corrupt, busy, …): hello still succeeds, so the extension
+// can tell "no helper" from "the helper cannot read its file" and say which.
 type Hello struct {
-	Version      string   `json:"version"`
-	Protocol     int      `json:"protocol"`
-	Capabilities []string `json:"capabilities"`
+	Version      string       `json:"version"`
+	Protocol     int          `json:"protocol"`
+	Capabilities []string     `json:"capabilities"`
+	Generation   uint64       `json:"generation"`
+	StoreError   *proto.Error `json:"storeError"`
 }
 
 func (a *Agent) hello(_ context.Context, raw json.RawMessage) (any, error) {
 	if _, err := decode[proto.NoParams](raw); err != nil {
 		return nil, err
 	}
-	return Hello{Version: proto.Version, Protocol: proto.Protocol, Capabilities: proto.Types}, nil
+	h := Hello{Version: proto.Version, Protocol: proto.Protocol, Capabilities: proto.Types}
+	if err := a.DB.View(func(tx *store.Tx) error { h.Generation = tx.Generation(); return nil }); err != nil {
+		h.StoreError = toProto(err)
+	}
+	return h, nil
 }
 
 func (a *Agent) relationshipGet(_ context.Context, raw json.RawMessage) (any, error) {
@@ -237,10 +251,19 @@ func defaults(tx *store.Tx) (policy.UserTerms, error) {
 	return u, nil
 }
 
-// TermsResult is the result of terms.get and terms.set.
+// TermsResult is the result of terms.get.
 type TermsResult struct {
 	Defaults policy.UserTerms     `json:"defaults"`
 	Presets  []policy.NamedPreset `json:"presets"`
+}
+
+// TermsSetResult is the result of terms.set: terms.get's, the agreements
+// the new terms stopped (see recheck) and the store's generation after the
+// change.
+type TermsSetResult struct {
+	TermsResult
+	Withdrawn  []Withdrawn `json:"withdrawn"`
+	Generation uint64      `json:"generation"`
 }
 
 func (a *Agent) termsGet(_ context.Context, raw json.RawMessage) (any, error) {
@@ -265,7 +288,30 @@ func parseTerms(raw json.RawMessage) (*policy.UserTerms, error) {
 	return u, nil
 }
 
-func (a *Agent) termsSet(_ context.Context, raw json.RawMessage) (any, error) {
+// changeTerms runs change (a write of the user's terms) and, in the same
+// transaction, the withdrawal check of every agreement in force (site's
+// only, when site is not empty); then it ends the stopped agreements with
+// their sites. It returns what was withdrawn and the new generation.
+func (a *Agent) changeTerms(ctx context.Context, site, why string, change func(tx *store.Tx) error) ([]Withdrawn, uint64, error) {
+	var list []stopped
+	err := a.DB.Update(func(tx *store.Tx) error {
+		if err := change(tx); err != nil {
+			return err
+		}
+		var err error
+		list, err = a.recheck(tx, site, why)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	withdrawn := a.endWithSites(ctx, list)
+	var gen uint64
+	err = a.DB.View(func(tx *store.Tx) error { gen = tx.Generation(); return nil })
+	return withdrawn, gen, err
+}
+
+func (a *Agent) termsSet(ctx context.Context, raw json.RawMessage) (any, error) {
 	p, err := decode[proto.TermsSetParams](raw)
 	if err != nil {
 		return nil, err
@@ -274,18 +320,23 @@ func (a *Agent) termsSet(_ context.Context, raw json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = a.DB.Update(func(tx *store.Tx) error { return tx.PutDefaults(*u) })
-	return TermsResult{Defaults: *u, Presets: policy.Presets}, err
+	withdrawn, gen, err := a.changeTerms(ctx, "", "the user changed their default terms", func(tx *store.Tx) error { return tx.PutDefaults(*u) })
+	if err != nil {
+		return nil, err
+	}
+	return TermsSetResult{TermsResult: TermsResult{Defaults: *u, Presets: policy.Presets}, Withdrawn: withdrawn, Generation: gen}, nil
 }
 
 // ExceptionResult is the result of exception.set and exception.clear.
 type ExceptionResult struct {
-	Site    string            `json:"site"`
-	Terms   *policy.UserTerms `json:"terms"`
-	Cleared bool              `json:"cleared,omitempty"`
+	Site       string            `json:"site"`
+	Terms      *policy.UserTerms `json:"terms"`
+	Cleared    bool              `json:"cleared,omitempty"`
+	Withdrawn  []Withdrawn       `json:"withdrawn"`
+	Generation uint64            `json:"generation"`
 }
 
-func (a *Agent) exceptionSet(_ context.Context, raw json.RawMessage) (any, error) {
+func (a *Agent) exceptionSet(ctx context.Context, raw json.RawMessage) (any, error) {
 	p, err := decode[proto.ExceptionSetParams](raw)
 	if err != nil {
 		return nil, err
@@ -298,21 +349,27 @@ func (a *Agent) exceptionSet(_ context.Context, raw json.RawMessage) (any, error
 	if err != nil {
 		return nil, err
 	}
-	err = a.DB.Update(func(tx *store.Tx) error { return tx.PutException(site, *u) })
-	return ExceptionResult{Site: site, Terms: u}, err
+	withdrawn, gen, err := a.changeTerms(ctx, site, "the user set terms for this site", func(tx *store.Tx) error { return tx.PutException(site, *u) })
+	if err != nil {
+		return nil, err
+	}
+	return ExceptionResult{Site: site, Terms: u, Withdrawn: withdrawn, Generation: gen}, nil
 }
 
-func (a *Agent) exceptionClear(_ context.Context, raw json.RawMessage) (any, error) {
+func (a *Agent) exceptionClear(ctx context.Context, raw json.RawMessage) (any, error) {
 	site, err := decodeSite(raw)
 	if err != nil {
 		return nil, err
 	}
 	var had bool
-	err = a.DB.Update(func(tx *store.Tx) error {
+	withdrawn, gen, err := a.changeTerms(ctx, site, "the user removed their terms for this site; the defaults apply", func(tx *store.Tx) error {
 		had, err = tx.DeleteException(site)
 		return err
 	})
-	return ExceptionResult{Site: site, Cleared: had}, err
+	if err != nil {
+		return nil, err
+	}
+	return ExceptionResult{Site: site, Cleared: had, Withdrawn: withdrawn, Generation: gen}, nil
 }
 
 // HistoryResult is the result of history.get.
@@ -328,20 +385,26 @@ func (a *Agent) historyGet(_ context.Context, raw json.RawMessage) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	res := HistoryResult{Site: site}
+	var events []policy.Event
 	err = a.DB.View(func(tx *store.Tx) error {
-		res.Events, err = tx.History(site)
+		events, err = tx.History(site)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if verr := policy.VerifyChain(res.Events); verr != nil {
+	return historyResult(site, events), nil
+}
+
+// historyResult verifies site's events' hash chain.
+func historyResult(site string, events []policy.Event) *HistoryResult {
+	res := &HistoryResult{Site: site, Events: events}
+	if verr := policy.VerifyChain(events); verr != nil {
 		res.Problem = verr.Error()
 	} else {
 		res.Verified = true
 	}
-	return res, nil
+	return res
 }
 
 // Export is everything the host stores except private keys.

@@ -71,16 +71,36 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 		return nil, proto.Errorf(proto.CodeSiteBackoff, "not contacting %s again before %s after %d failure(s); last: %s",
 			site, backoff.Next.Format(time.RFC3339), backoff.Failures, backoff.LastError)
 	}
-	newKey := key == nil
-	if newKey {
+	in := negotiate.Input{Origin: site, Digest: digest, User: user}
+	if key != nil {
+		in.Public, in.Private = key.Public, key.Private
+	} else {
+		// The key is created now but stored only just before the first
+		// proposal (a site whose terms cannot even be fetched leaves
+		// nothing behind), and from then on every retry, from this or any
+		// host process, proposes with it: the same relationship at the site.
 		pub, priv, err := policy.NewPairwiseKey()
 		if err != nil {
 			return nil, err
 		}
-		key = &store.Key{Public: pub, Private: priv, Created: now.Truncate(time.Second)}
+		in.Public, in.Private = pub, priv
+		in.BeforePropose = func() (ed25519.PublicKey, ed25519.PrivateKey, error) {
+			use := store.Key{Public: pub, Private: priv, Created: now}
+			err := a.DB.Update(func(tx *store.Tx) error {
+				stored, err := tx.Key(site)
+				if err != nil || stored != nil {
+					if stored != nil {
+						use = *stored // another process got there first
+					}
+					return err
+				}
+				return tx.PutKey(site, use)
+			})
+			return use.Public, use.Private, err
+		}
 	}
 
-	out, nerr := a.Client.Negotiate(ctx, negotiate.Input{Origin: site, Digest: digest, User: user, Public: key.Public, Private: key.Private})
+	out, nerr := a.Client.Negotiate(ctx, in)
 	if nerr != nil {
 		a.recordFailure(site, nerr)
 		return nil, nerr
@@ -94,13 +114,6 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 		}
 		if err := tx.ClearBackoff(site); err != nil {
 			return err
-		}
-		if newKey {
-			// Another process may have stored a key for this site since we
-			// looked; ours is the one the site now knows, so it wins.
-			if err := tx.PutKey(site, *key); err != nil {
-				return err
-			}
 		}
 		rel = store.Relationship{Site: site, Since: now, Updated: now, TermsDigest: out.Digest,
 			SiteTerms: out.Doc, MyTerms: &user, Exception: exception, Conflicts: []policy.Conflict{}}
@@ -235,6 +248,11 @@ func (a *Agent) dataFetch(ctx context.Context, raw json.RawMessage) (any, error)
 	}
 	dr, err := a.Client.DataReturn(ctx, site, rel.SiteTerms, rel.Record.ID, priv)
 	if err != nil {
+		if code := negotiate.SiteCode(err); code == policy.CodeNotFound || code == policy.CodeEnded {
+			if serr := a.siteEnded(site, rel.Record.ID, err); serr != nil {
+				a.Log.Warn().Err(serr).Str("site", site).Msg("recording that the site ended the relationship")
+			}
+		}
 		return nil, err
 	}
 	return a.dataReturned(site, rel.Record.ID, dr)
@@ -318,6 +336,9 @@ func (a *Agent) relationshipEnd(ctx context.Context, raw json.RawMessage) (any, 
 		pe := toProto(eerr)
 		siteErr = &store.RelationshipError{Code: pe.Code, Message: pe.Message}
 		detail = truncate("ended locally; site: "+pe.Code+": "+pe.Message, 1000)
+		if code := negotiate.SiteCode(eerr); code == policy.CodeNotFound || code == policy.CodeEnded {
+			detail = truncate("ended; the site had already ended it: "+pe.Message, 1000)
+		}
 	}
 	now := a.now().Truncate(time.Second)
 	var out store.Relationship

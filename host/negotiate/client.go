@@ -47,6 +47,19 @@ type Error struct {
 	// RetryAfter is how long the site asked the agent to wait (429 with
 	// Retry-After), zero if it did not.
 	RetryAfter time.Duration
+	// SiteCode is the code of the site's error document (PROTOCOL.md
+	// 10.6), when it answered with one; SiteDigest its termsDigest.
+	SiteCode, SiteDigest string
+}
+
+// SiteCode returns the code of the site's error document behind err
+// (policy.CodeNotFound, policy.CodeEnded, …), or "".
+func SiteCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.SiteCode
+	}
+	return ""
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -74,6 +87,9 @@ type Client struct {
 	LookupIP func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Now, if set, replaces time.Now.
 	Now func() time.Time
+	// NegotiateTimeout bounds one whole Negotiate; zero means
+	// DefaultNegotiateTimeout.
+	NegotiateTimeout time.Duration
 }
 
 func (c *Client) now() time.Time {
@@ -338,5 +354,3 @@ func unwrapURL(err error) error {
 	}
 	return err
 }
-
-func jsonType(ct string) bool { return ct == policy.MediaType || ct == "application/json" }

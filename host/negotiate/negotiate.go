@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/rbutton/rbutton/host/proto"
 	"github.com/rbutton/rbutton/policy"
@@ -19,6 +21,13 @@ type Input struct {
 	User    policy.UserTerms
 	Public  ed25519.PublicKey
 	Private ed25519.PrivateKey
+	// BeforePropose, if set, runs once before the first proposal is sent
+	// and returns the key pair to propose with (replacing Public and
+	// Private): the agent stores the pairwise key there, or takes the one
+	// another process stored meanwhile, so that a retry after a lost answer
+	// or a killed host proposes with the same key (PROTOCOL.md 10.5). An
+	// error stops the negotiation.
+	BeforePropose func() (ed25519.PublicKey, ed25519.PrivateKey, error)
 }
 
 // Outcome is how a negotiation ended, when the site answered correctly.
@@ -47,7 +56,7 @@ func (c *Client) FetchTerms(ctx context.Context, origin, want string) (*policy.T
 	if resp.status != http.StatusOK {
 		return nil, "", errorf(proto.CodeSiteProtocolError, "%s%s answered %d", origin, policy.WellKnownPath, resp.status)
 	}
-	if !jsonType(resp.ctype) {
+	if resp.ctype != policy.MediaType {
 		return nil, "", errorf(proto.CodeSiteProtocolError, "terms document has media type %q, want %s", resp.ctype, policy.MediaType)
 	}
 	got := policy.Digest(resp.body)
@@ -86,39 +95,94 @@ func checkEndpoints(body []byte) error {
 	return nil
 }
 
+// DefaultNegotiateTimeout bounds one whole negotiation: fetching the terms,
+// every proposal, and the re-fetch after terms_changed or unknown_offer
+// (PROTOCOL.md 10.8 and section 20). The extension's own timeout for a
+// negotiate message (20 s) exceeds it, so the host always answers first.
+const DefaultNegotiateTimeout = 15 * time.Second
+
 // Negotiate runs one negotiation (PROTOCOL.md, "Exchange"): fetch and check
-// the terms, match them against in.User, propose, follow at most one
-// counter-offer and one terms_changed, and verify the record.
+// the terms, match them against in.User, propose, and verify the record.
+//
+// The agent actions of PROTOCOL.md 10.6 are enforced here: at most
+// policy.MaxProposals proposals in all, the second only after a
+// counter-offer, a 409 terms_changed (whose termsDigest the re-fetched
+// document must have) or an unknown_offer (after which the terms are
+// re-fetched); every answer must carry the DNT-D media type; and the whole
+// negotiation ends within NegotiateTimeout (site_timeout).
 func (c *Client) Negotiate(ctx context.Context, in Input) (*Outcome, error) {
+	timeout := c.NegotiateTimeout
+	if timeout <= 0 {
+		timeout = DefaultNegotiateTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out, err := c.negotiate(ctx, in)
+	if err != nil && ctx.Err() != nil {
+		var e *Error
+		if !errors.As(err, &e) || e.Code == proto.CodeSiteUnreachable {
+			err = errorf(proto.CodeSiteTimeout, "negotiation with %s did not finish within %s", in.Origin, timeout)
+		}
+	}
+	return out, err
+}
+
+func (c *Client) negotiate(ctx context.Context, in Input) (*Outcome, error) {
 	doc, digest, err := c.FetchTerms(ctx, in.Origin, in.Digest)
 	if err != nil {
 		return nil, err
 	}
-	out := &Outcome{}
-	for attempt := 0; ; attempt++ {
-		out.Doc, out.Digest = doc, digest
-		err := c.negotiateDoc(ctx, in, out)
-		tc, ok := err.(*termsChanged)
-		if !ok {
-			return out, err
+	n := &negotiation{c: c, in: in, out: &Outcome{}}
+	for {
+		n.out.Doc, n.out.Digest = doc, digest
+		err := n.withDoc(ctx)
+		var again *refetch
+		if !errors.As(err, &again) {
+			if err != nil {
+				return nil, err
+			}
+			return n.out, nil
 		}
-		if attempt > 0 {
-			return nil, errorf(proto.CodeSiteProtocolError, "site answered terms_changed twice")
+		if n.proposals >= policy.MaxProposals {
+			return nil, errorf(proto.CodeSiteProtocolError, "site answered %s after the last of %d proposals allowed", again.code, policy.MaxProposals)
 		}
-		out.TermsChanged = true
-		// Refetch once; the new digest is what the site serves now.
-		doc, digest, err = c.FetchTerms(ctx, in.Origin, tc.digest)
+		// Re-fetch once; after terms_changed the document must be the one
+		// whose digest the site named.
+		if again.code == policy.CodeTermsChanged {
+			n.out.TermsChanged = true
+		}
+		newDoc, newDigest, err := c.FetchTerms(ctx, in.Origin, again.digest)
 		if err != nil {
 			return nil, err
 		}
+		if again.code == policy.CodeUnknownOffer && newDigest == digest {
+			return nil, errorf(proto.CodeSiteProtocolError, "site answered unknown_offer to an offer of the terms it still serves")
+		}
+		doc, digest = newDoc, newDigest
 	}
 }
 
-type termsChanged struct{ digest string }
+// refetch is the answer that makes the agent re-fetch the terms and
+// propose again: terms_changed (with the digest the site now serves) or
+// unknown_offer.
+type refetch struct{ code, digest string }
 
-func (t *termsChanged) Error() string { return "terms changed" }
+func (r *refetch) Error() string { return "site answered " + r.code }
 
-func (c *Client) negotiateDoc(ctx context.Context, in Input, out *Outcome) error {
+// negotiation is the state of one Negotiate call.
+type negotiation struct {
+	c         *Client
+	in        Input
+	out       *Outcome
+	proposals int  // sent so far, in all
+	countered bool // the site made a counter-offer
+	keyStored bool // in.BeforePropose ran
+}
+
+// withDoc matches out.Doc and proposes until the site accepts, refuses or
+// asks for a re-fetch (*refetch).
+func (n *negotiation) withDoc(ctx context.Context) error {
+	in, out := n.in, n.out
 	agreementURL, err := endpointURLString(in.Origin, out.Doc.Endpoints.Agreement)
 	if err != nil {
 		return err
@@ -137,10 +201,23 @@ func (c *Client) negotiateDoc(ctx context.Context, in Input, out *Outcome) error
 		// Counter-propose the user's own terms: the site may accept them.
 		a.Terms, a.Obligations = in.User.Terms, in.User.Obligations
 	}
-	countered := false
-	for proposals := 0; proposals < policy.MaxProposals; proposals++ {
+	for {
+		if n.proposals >= policy.MaxProposals {
+			return errorf(proto.CodeSiteProtocolError, "no agreement after %d proposals", policy.MaxProposals)
+		}
+		if !n.keyStored && in.BeforePropose != nil {
+			pub, priv, err := in.BeforePropose()
+			if err != nil {
+				return err
+			}
+			n.in.Public, n.in.Private = pub, priv
+			in = n.in
+			a.UserKey = policy.EncodeKey(pub)
+		}
+		n.keyStored = true
+		n.proposals++
 		a.Nonce = policy.NewNonce()
-		a.Created = c.now().UTC().Truncate(1e9)
+		a.Created = n.c.now().UTC().Truncate(1e9)
 		sig, err := policy.SignAgreement(a, in.Private)
 		if err != nil {
 			return errorf(proto.CodeSiteProtocolError, "signing proposal: %v", err)
@@ -149,21 +226,31 @@ func (c *Client) negotiateDoc(ctx context.Context, in Input, out *Outcome) error
 		if err != nil {
 			return err
 		}
-		resp, err := c.do(ctx, in.Origin, http.MethodPost, agreementURL, body)
+		resp, err := n.c.do(ctx, in.Origin, http.MethodPost, agreementURL, body)
 		if err != nil {
 			return err
 		}
-		if resp.status == http.StatusConflict {
-			ed, perr := policy.ParseErrorDocument(resp.body)
-			if perr == nil && ed.Error == policy.CodeTermsChanged {
-				return &termsChanged{digest: ed.TermsDigest}
-			}
-		}
 		if resp.status != http.StatusOK {
-			return siteError(resp)
+			serr := siteError(resp)
+			var e *Error
+			if errors.As(serr, &e) {
+				switch e.SiteCode {
+				case policy.CodeTermsChanged:
+					if resp.status != http.StatusConflict {
+						return errorf(proto.CodeSiteProtocolError, "site answered terms_changed with status %d, not 409", resp.status)
+					}
+					if e.SiteDigest == "" {
+						return errorf(proto.CodeSiteProtocolError, "site answered terms_changed without the termsDigest it now serves")
+					}
+					return &refetch{code: e.SiteCode, digest: e.SiteDigest}
+				case policy.CodeUnknownOffer:
+					return &refetch{code: e.SiteCode}
+				}
+			}
+			return serr
 		}
-		if !jsonType(resp.ctype) {
-			return errorf(proto.CodeSiteInvalidResponse, "agreement answer has media type %q", resp.ctype)
+		if resp.ctype != policy.MediaType {
+			return errorf(proto.CodeSiteProtocolError, "agreement answer has media type %q, not %s", resp.ctype, policy.MediaType)
 		}
 		ans, err := policy.ParseAnswer(resp.body)
 		if err != nil {
@@ -188,10 +275,10 @@ func (c *Client) negotiateDoc(ctx context.Context, in Input, out *Outcome) error
 			}
 			return nil
 		case policy.StatusCounterOffer:
-			if countered {
+			if n.countered {
 				return errorf(proto.CodeSiteProtocolError, "site made a second counter-offer")
 			}
-			countered = true
+			n.countered = true
 			offer := out.Doc.Offer(ans.CounterOffer)
 			if offer == nil {
 				return errorf(proto.CodeSiteProtocolError, "site counter-offered %q, which its terms document does not contain", ans.CounterOffer)
@@ -203,7 +290,6 @@ func (c *Client) negotiateDoc(ctx context.Context, in Input, out *Outcome) error
 			a.Offer, a.Terms, a.Obligations = offer.ID, offer.Terms, offer.Obligations
 		}
 	}
-	return errorf(proto.CodeSiteProtocolError, "no agreement after %d proposals", policy.MaxProposals)
 }
 
 func endpointURLString(origin, path string) (string, error) {
@@ -224,11 +310,24 @@ func checkRecord(r *policy.Record, a policy.Agreement, userSig string) error {
 	}
 	got, err1 := policy.SignedBytes(r.Agreement)
 	want, err2 := policy.SignedBytes(a)
-	if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
-		return errorf(proto.CodeSiteInvalidResponse, "record's agreement differs from the one proposed")
+	if err1 != nil || err2 != nil {
+		return errorf(proto.CodeSiteInvalidResponse, "record's agreement cannot be encoded")
 	}
-	if r.UserSignature != userSig {
-		return errorf(proto.CodeSiteBadSignature, "record's user signature is not ours")
+	if bytes.Equal(got, want) {
+		if r.UserSignature != userSig {
+			return errorf(proto.CodeSiteBadSignature, "record's user signature is not ours")
+		}
+		return nil
+	}
+	// A site that already holds an agreement in force with this pairwise
+	// key for the same terms answers with that record (PROTOCOL.md 10.5): a
+	// retry after a lost answer or a killed host. It is ours if it differs
+	// from the proposal only in nonce and created: the user key is ours and
+	// VerifyRecord checked the user signature under it.
+	earlier := r.Agreement
+	earlier.Nonce, earlier.Created = a.Nonce, a.Created
+	if same, err := policy.SignedBytes(earlier); err != nil || !bytes.Equal(same, want) {
+		return errorf(proto.CodeSiteInvalidResponse, "record's agreement differs from the one proposed")
 	}
 	return nil
 }
@@ -244,8 +343,13 @@ func siteError(resp *response) error {
 		e.RetryAfter = resp.retryAfter
 		return e
 	}
+	if resp.ctype != policy.MediaType {
+		return errorf(proto.CodeSiteProtocolError, "site answered %d with media type %q, not %s", resp.status, resp.ctype, policy.MediaType)
+	}
 	if ed, err := policy.ParseErrorDocument(resp.body); err == nil {
-		return errorf(proto.CodeSiteRefused, "site answered %d %s: %s", resp.status, ed.Error, ed.Message)
+		e := errorf(proto.CodeSiteRefused, "site answered %d %s: %s", resp.status, ed.Error, ed.Message)
+		e.SiteCode, e.SiteDigest = ed.Error, ed.TermsDigest
+		return e
 	}
 	return errorf(proto.CodeSiteProtocolError, "site answered %d without a valid error document", resp.status)
 }
@@ -283,8 +387,8 @@ func (c *Client) signed(ctx context.Context, origin, path, typ, recordID string,
 	if resp.status != http.StatusOK {
 		return nil, siteError(resp)
 	}
-	if !jsonType(resp.ctype) {
-		return nil, errorf(proto.CodeSiteInvalidResponse, "%s answer has media type %q", typ, resp.ctype)
+	if resp.ctype != policy.MediaType {
+		return nil, errorf(proto.CodeSiteProtocolError, "%s answer has media type %q, not %s", typ, resp.ctype, policy.MediaType)
 	}
 	return resp, nil
 }

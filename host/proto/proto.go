@@ -46,6 +46,8 @@ const (
 	TypeDataRequest      = "data.request"
 	TypeDataAccept       = "data.accept"
 	TypeExport           = "export"
+	TypeChanges          = "changes"
+	TypeSiteView         = "site.view"
 )
 
 // Types lists every message type, in the order hello reports them.
@@ -53,7 +55,7 @@ var Types = []string{
 	TypeHello, TypeRelationshipGet, TypeRelationshipList, TypeNegotiate,
 	TypeTermsGet, TypeTermsSet, TypeExceptionSet, TypeExceptionClear,
 	TypeRelationshipEnd, TypeHistoryGet, TypeDataFetch, TypeDataRequest,
-	TypeDataAccept, TypeExport,
+	TypeDataAccept, TypeExport, TypeChanges, TypeSiteView,
 }
 
 // Error codes. Stable: add new ones, never rename (PROTOCOL.md, section 20,
@@ -227,7 +229,7 @@ type (
 	// NoParams is for hello, relationship.list, terms.get and export.
 	NoParams struct{}
 	// SiteParams is for relationship.get, exception.clear,
-	// relationship.end, history.get, data.fetch and data.request.
+	// relationship.end, history.get, data.fetch, data.request and site.view.
 	SiteParams struct {
 		Site string `json:"site" validate:"required,max=300"`
 	}
@@ -256,6 +258,10 @@ type (
 		ContentType string `json:"contentType"`
 		Body        string `json:"body"`
 	}
+	// ChangesParams is for changes: the generation the caller last saw.
+	ChangesParams struct {
+		Since *uint64 `json:"since" validate:"required"`
+	}
 	// ExceptionSetParams is for exception.set.
 	ExceptionSetParams struct {
 		Site  string          `json:"site" validate:"required,max=300"`
@@ -270,6 +276,7 @@ var fieldCodes = map[string]string{
 	"terms":         CodeInvalidTerms,
 	"advertisement": CodeInvalidAdvertisement,
 	"body":          CodeInvalidParams,
+	"since":         CodeInvalidParams,
 }
 
 var validate = func() *validator.Validate {
@@ -325,6 +332,8 @@ func jsonKind(goKind string) string {
 		return "string"
 	case "slice":
 		return "JSON value" // json.RawMessage
+	case "uint64", "int", "int64":
+		return "non-negative integer"
 	}
 	return goKind
 }

@@ -10,6 +10,7 @@
 //
 //	meta/
 //	  schema                      uint64 big-endian, SchemaVersion
+//	  generation                  uint64 big-endian, Tx.Generation (absent = 0)
 //	terms/
 //	  defaults                    policy.UserTerms
 //	exceptions/
@@ -33,12 +34,14 @@
 package store
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -64,6 +67,26 @@ type Error struct {
 func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
+// Advice says what the user can do about err, a failure from this package;
+// "" when there is nothing to add. The file is never repaired or replaced
+// for the user: it may be the only copy of their agreements.
+func Advice(err error) string {
+	var se *Error
+	path := "the database file"
+	if errors.As(err, &se) && se.Path != "" {
+		path = se.Path
+	}
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		return fmt.Sprintf("keep the file for recovery and start afresh: 'mv %s %s.corrupt'; agreements are then negotiated again on your next visits, and sites keep their signed copies", path, path)
+	case errors.Is(err, ErrNewerSchema):
+		return "a newer rbutton wrote this file: install that version again (or newer) rather than this one"
+	case errors.Is(err, ErrBusy):
+		return "another rbutton process holds the database; close the browsers using r-button, or wait, and try again"
+	}
+	return ""
+}
+
 var (
 	bucketMeta          = []byte("meta")
 	bucketTerms         = []byte("terms")
@@ -73,6 +96,7 @@ var (
 	bucketKeys          = []byte("keys")
 	bucketBackoff       = []byte("backoff")
 	keySchema           = []byte("schema")
+	keyGeneration       = []byte("generation")
 	keyDefaults         = []byte("defaults")
 )
 
@@ -149,7 +173,13 @@ func (d *DB) viewReadOnly(fn func(*Tx) error) error {
 
 // with opens the file, runs fn and closes the file again, reporting bbolt's
 // errors (and its panics on some page-level corruption) as *Error.
+//
+// checkFile (in open) refuses files whose pages bbolt would read past the
+// end; should damage inside the file still make bbolt touch an unmapped
+// page, SetPanicOnFault turns the fault into a panic recovered here rather
+// than a crash.
 func (d *DB) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	db, err := d.open(readOnly)
 	if err != nil {
 		return err
@@ -184,9 +214,15 @@ func (d *DB) open(readOnly bool) (*bolt.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, &Error{Path: d.Path, Err: err}
 	}
+	if err := d.create(); err != nil {
+		return nil, err
+	}
 	// Compact replaces the file while holding its lock: whoever got the
 	// lock of the replaced file opens again, up to a few times.
 	for range 5 {
+		if err := checkFile(d.Path); err != nil {
+			return nil, d.wrap(err)
+		}
 		var file *os.File
 		db, err := bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: d.timeout(), ReadOnly: readOnly,
 			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
@@ -203,6 +239,37 @@ func (d *DB) open(readOnly bool) (*bolt.DB, error) {
 		db.Close()
 	}
 	return nil, &Error{Path: d.Path, Err: ErrBusy}
+}
+
+// create makes a new database file when there is none. bbolt would create
+// it in place, where another process could find it empty before bbolt has
+// written its header; here it is built under a private name and linked into
+// place whole, so an empty file at d.Path is always damage, never a file
+// being created.
+func (d *DB) create() error {
+	if _, err := os.Lstat(d.Path); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := fmt.Sprintf("%s.new-%x", d.Path, rnd)
+	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: d.timeout()})
+	if err != nil {
+		os.Remove(tmp)
+		return &Error{Path: d.Path, Err: fmt.Errorf("creating the database: %w", err)}
+	}
+	err = db.Close()
+	if err == nil {
+		if lerr := os.Link(tmp, d.Path); lerr != nil && !errors.Is(lerr, os.ErrExist) {
+			err = lerr
+		}
+	}
+	os.Remove(tmp)
+	if err != nil {
+		return &Error{Path: d.Path, Err: fmt.Errorf("creating the database: %w", err)}
+	}
+	syncDir(filepath.Dir(d.Path))
+	return nil
 }
 
 // sameFile reports whether path still names the file f has open.
@@ -226,6 +293,8 @@ func isBoltError(err error) bool {
 
 func (d *DB) wrap(err error) error {
 	switch {
+	case errors.Is(err, ErrCorrupt):
+		return &Error{Path: d.Path, Err: err}
 	case errors.Is(err, bolterrors.ErrTimeout):
 		return &Error{Path: d.Path, Err: ErrBusy}
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
@@ -322,13 +391,22 @@ type Info struct {
 
 // Check opens the file read-only, runs bbolt's consistency check and
 // reports what it found. It does not create the file.
-func (d *DB) Check() (Info, error) {
-	info := Info{Path: d.Path}
+func (d *DB) Check() (info Info, err error) {
+	info.Path = d.Path
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, r)}
+		}
+	}()
 	fi, err := os.Stat(d.Path)
 	if err != nil {
 		return info, &Error{Path: d.Path, Err: err}
 	}
 	info.Size = fi.Size()
+	if err := checkFile(d.Path); err != nil {
+		return info, d.wrap(err)
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	timeout := d.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout

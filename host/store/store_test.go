@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,33 +215,35 @@ func TestFailedUpdateWritesNothing(t *testing.T) {
 	})
 }
 
-// TestReadOfEmptyFile: a file another process has created but not yet
-// initialised is not an error for a reader; the read goes through the
-// writer's path, which waits for the lock and initialises the file.
-func TestReadOfEmptyFile(t *testing.T) {
+// TestNewFileIsNeverEmpty: a new database is built under a private name
+// and linked into place, so processes racing to create it never see an
+// empty file (which is damage: TestDamagedFiles in damage_test.go).
+func TestNewFileIsNeverEmpty(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "rbutton.db")
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		t.Fatal(err)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 8 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			errs <- New(path).View(func(tx *Tx) error { _, err := tx.Defaults(); return err })
+		}()
+		go func() {
+			defer wg.Done()
+			errs <- New(path).Update(func(tx *Tx) error { return tx.PutBackoff("https://a.example", Backoff{Failures: 1}) })
+		}()
 	}
-	d := New(path)
-	var terms *policy.UserTerms
-	if err := d.View(func(tx *Tx) error {
-		var err error
-		terms, err = tx.Defaults()
-		return err
-	}); err != nil {
-		t.Fatalf("read of an empty file: %v", err)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
 	}
-	if terms != nil {
-		t.Errorf("defaults in a new file = %+v", terms)
-	}
-	if fi, _ := os.Stat(path); fi.Size() == 0 {
-		t.Error("the file was not initialised")
-	}
-	// And the next read takes the read-only path on the now valid file.
-	if err := d.View(func(tx *Tx) error { _, err := tx.Relationships(); return err }); err != nil {
-		t.Fatal(err)
+	left, _ := filepath.Glob(path + ".new-*")
+	if len(left) != 0 {
+		t.Errorf("creation left %v behind", left)
 	}
 }
 

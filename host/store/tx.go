@@ -15,7 +15,47 @@ import (
 
 // Tx is one transaction. Values it returns are copies, valid after the
 // transaction ends.
-type Tx struct{ tx *bolt.Tx }
+type Tx struct {
+	tx     *bolt.Tx
+	bumped bool // the generation was already incremented in this transaction
+}
+
+// Generation returns the change counter: how many committed transactions
+// have changed something a browser must signal or show (the user's terms,
+// an exception, a relationship's state or agreed digest, a forgotten site).
+// Browsers compare it with the one they last saw (the changes message of
+// PROTOCOL.md section 20) to learn, cheaply, that they must reload.
+func (t *Tx) Generation() uint64 {
+	b := t.tx.Bucket(bucketMeta)
+	if b == nil {
+		return 0
+	}
+	v := b.Get(keyGeneration)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// Bump increments the generation, once per transaction however often it is
+// called. The write methods below call it themselves where the change is
+// visible to browsers.
+func (t *Tx) Bump() error {
+	if t.bumped {
+		return nil
+	}
+	meta, err := t.tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], t.Generation()+1)
+	if err := meta.Put(keyGeneration, v[:]); err != nil {
+		return err
+	}
+	t.bumped = true
+	return nil
+}
 
 // Relationship states.
 const (
@@ -119,7 +159,12 @@ func (t *Tx) Defaults() (*policy.UserTerms, error) {
 }
 
 // PutDefaults stores the user's default terms.
-func (t *Tx) PutDefaults(u policy.UserTerms) error { return t.put(bucketTerms, string(keyDefaults), u) }
+func (t *Tx) PutDefaults(u policy.UserTerms) error {
+	if err := t.Bump(); err != nil {
+		return err
+	}
+	return t.put(bucketTerms, string(keyDefaults), u)
+}
 
 // Exception returns the user's terms for site, or nil.
 func (t *Tx) Exception(site string) (*policy.UserTerms, error) {
@@ -133,6 +178,9 @@ func (t *Tx) Exception(site string) (*policy.UserTerms, error) {
 
 // PutException stores the user's terms for one site.
 func (t *Tx) PutException(site string, u policy.UserTerms) error {
+	if err := t.Bump(); err != nil {
+		return err
+	}
 	return t.put(bucketExceptions, site, u)
 }
 
@@ -140,6 +188,12 @@ func (t *Tx) PutException(site string, u policy.UserTerms) error {
 // there were any.
 func (t *Tx) DeleteException(site string) (bool, error) {
 	had := t.tx.Bucket(bucketExceptions).Get([]byte(site)) != nil
+	if !had {
+		return false, nil
+	}
+	if err := t.Bump(); err != nil {
+		return had, err
+	}
 	return had, t.del(bucketExceptions, site)
 }
 
@@ -208,6 +262,13 @@ func (t *Tx) RelationshipJSON(site string) (json.RawMessage, error) {
 func (t *Tx) PutRelationship(r Relationship) error {
 	if r.Conflicts == nil {
 		r.Conflicts = []policy.Conflict{}
+	}
+	old, err := t.Relationship(r.Site)
+	if err != nil || old == nil || old.State != r.State || old.AgreedDigest != r.AgreedDigest {
+		// What browsers signal to the site may change: a new generation.
+		if err := t.Bump(); err != nil {
+			return err
+		}
 	}
 	return t.put(bucketRelationships, r.Site, storedRelationship{V: 1, Relationship: r})
 }
@@ -360,6 +421,9 @@ func (t *Tx) Forget(site string) (bool, error) {
 		if err := h.DeleteBucket([]byte(site)); err != nil {
 			return found, err
 		}
+	}
+	if found {
+		return found, t.Bump()
 	}
 	return found, nil
 }

@@ -130,19 +130,8 @@ func diagnoseDB() DBDiagnosis {
 	return out
 }
 
-// dbFix says what to do about a database problem. The file is never
-// touched for the user: it may be the only copy of their agreements.
-func dbFix(path string, err error) string {
-	switch {
-	case errors.Is(err, store.ErrCorrupt):
-		return fmt.Sprintf("keep the file for recovery and start afresh: 'mv %s %s.corrupt'; agreements are then negotiated again on your next visits, and sites keep their signed copies", path, path)
-	case errors.Is(err, store.ErrNewerSchema):
-		return "a newer rbutton wrote this file: install that version again (or newer) rather than this one"
-	case errors.Is(err, store.ErrBusy):
-		return "another rbutton process holds the database; close the browsers using r-button, or wait, and run doctor again"
-	}
-	return ""
-}
+// dbFix says what to do about a database problem.
+func dbFix(_ string, err error) string { return store.Advice(err) }
 
 // roundTrip starts this binary in host mode, as a browser would, and sends
 // hello.

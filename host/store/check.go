@@ -1,0 +1,138 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"strconv"
+)
+
+// The bbolt file format, as far as checkFile reads it (go.etcd.io/bbolt,
+// internal/common: Page and Meta). Both meta pages (page 0 and page 1)
+// start with a 16-byte page header followed by the meta:
+//
+//	magic uint32, version uint32, pageSize uint32, flags uint32,
+//	root bucket {root pgid uint64, sequence uint64}, freelist pgid uint64,
+//	high-water pgid uint64, txid uint64, checksum uint64 (FNV-64a of the
+//	meta bytes before it)
+//
+// in the machine's byte order (little-endian on every supported platform).
+const (
+	boltMagic      = 0xED0CDAED
+	boltVersion    = 2
+	pageHeaderSize = 16
+	metaSize       = 64
+	metaChecksumAt = 56
+	noFreelist     = ^uint64(0)
+)
+
+// boltMeta is one meta page as read from the file.
+type boltMeta struct {
+	magic, version, pageSize uint32
+	root, freelist, pgid     uint64
+	txid                     uint64
+	sumOK                    bool
+}
+
+func readMeta(b []byte) boltMeta {
+	m := b[pageHeaderSize : pageHeaderSize+metaSize]
+	le := binary.LittleEndian
+	h := fnv.New64a()
+	h.Write(m[:metaChecksumAt])
+	return boltMeta{
+		magic: le.Uint32(m[0:]), version: le.Uint32(m[4:]), pageSize: le.Uint32(m[8:]),
+		root: le.Uint64(m[16:]), freelist: le.Uint64(m[32:]), pgid: le.Uint64(m[40:]), txid: le.Uint64(m[48:]),
+		sumOK: le.Uint64(m[metaChecksumAt:]) == h.Sum64(),
+	}
+}
+
+func (m boltMeta) valid() bool {
+	return m.magic == boltMagic && m.version == boltVersion && m.sumOK &&
+		m.pageSize >= 512 && m.pageSize <= 1<<16 && m.pageSize&(m.pageSize-1) == 0 && m.pgid >= 4 &&
+		m.root >= 2 && m.root < m.pgid && (m.freelist == noFreelist || m.freelist >= 2 && m.freelist < m.pgid)
+}
+
+// checkFile looks at an existing database file before bbolt maps it into
+// memory: bbolt trusts the meta pages, and a file shorter than they claim
+// makes the first read past its end a SIGBUS that no recover catches. It
+// returns nil for a file bbolt can open safely, else an error wrapping
+// ErrCorrupt that says what is wrong. It never writes.
+func checkFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	size := fi.Size()
+	corrupt := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+	}
+	if size == 0 {
+		return corrupt("the file is empty (0 bytes)")
+	}
+	head := make([]byte, pageHeaderSize+metaSize)
+	if n, _ := io.ReadFull(f, head); n < len(head) {
+		return corrupt("the file is only %d bytes, too short for a database header", size)
+	}
+	metas := []boltMeta{readMeta(head)}
+	// The second meta page sits one page further; its size comes from the
+	// first meta, or, if that one is damaged, is one of the sizes bbolt uses.
+	sizes := []uint32{metas[0].pageSize}
+	if metas[0].magic != boltMagic {
+		sizes = []uint32{uint32(os.Getpagesize()), 4096, 8192, 16384, 32768, 65536}
+	}
+	for _, ps := range sizes {
+		if ps < 512 || ps > 1<<16 {
+			continue
+		}
+		b := make([]byte, pageHeaderSize+metaSize)
+		if n, _ := f.ReadAt(b, int64(ps)); n == len(b) {
+			if m := readMeta(b); m.magic == boltMagic && m.pageSize == ps {
+				metas = append(metas, m)
+				break
+			}
+		}
+	}
+	var best *boltMeta
+	for i := range metas {
+		if metas[i].valid() && (best == nil || metas[i].txid > best.txid) {
+			best = &metas[i]
+		}
+	}
+	if best == nil {
+		if metas[0].magic != boltMagic && len(metas) == 1 {
+			return corrupt("not a database file: it starts with %s, not a bbolt header", strconv.Quote(printable(head[:16])))
+		}
+		if metas[0].version != boltVersion && metas[0].magic == boltMagic {
+			return corrupt("unsupported bbolt format version %d", metas[0].version)
+		}
+		return corrupt("both header (meta) pages fail their checksum")
+	}
+	if need := int64(best.pgid) * int64(best.pageSize); size < need {
+		return corrupt("the file is truncated: %d bytes, but its header says it holds %d pages of %d bytes (%d bytes)",
+			size, best.pgid, best.pageSize, need)
+	}
+	return nil
+}
+
+// printable returns b with bytes outside printable ASCII as '.'.
+func printable(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			c = '.'
+		}
+		out[i] = c
+	}
+	return string(out)
+}
