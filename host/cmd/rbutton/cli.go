@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -275,11 +277,15 @@ func cmdQuery(cmd string, args []string) int {
 		tw.Flush()
 	case "show":
 		var rel *store.Relationship
-		if err := call(proto.TypeRelationshipGet, proto.SiteParams{Site: fs.Arg(0)}, &rel); err != nil {
+		site, err := siteArg(fs.Arg(0))
+		if err != nil {
+			return exitErr(err)
+		}
+		if err := call(proto.TypeRelationshipGet, proto.SiteParams{Site: site}, &rel); err != nil {
 			return exitErr(err)
 		}
 		if rel == nil {
-			return exitErr(fmt.Errorf("no relationship with %s", fs.Arg(0)))
+			return exitErr(fmt.Errorf("no relationship with %s", site))
 		}
 		if *asJSON {
 			printJSON(rel)
@@ -288,7 +294,11 @@ func cmdQuery(cmd string, args []string) int {
 		showRelationship(rel)
 	case "history":
 		var h agent.HistoryResult
-		if err := call(proto.TypeHistoryGet, proto.SiteParams{Site: fs.Arg(0)}, &h); err != nil {
+		site, err := siteArg(fs.Arg(0))
+		if err != nil {
+			return exitErr(err)
+		}
+		if err := call(proto.TypeHistoryGet, proto.SiteParams{Site: site}, &h); err != nil {
 			return exitErr(err)
 		}
 		if *asJSON {
@@ -398,11 +408,18 @@ func cmdTerms(args []string) int {
 		if err != nil {
 			return exitErr(err)
 		}
-		var res agent.TermsResult
+		var res agent.TermsSetResult
 		if err := call(proto.TypeTermsSet, proto.TermsSetParams{Terms: b}, &res); err != nil {
 			return exitErr(err)
 		}
 		fmt.Println("default terms updated")
+		for _, w := range res.Withdrawn {
+			if w.Ended {
+				fmt.Printf("withdrew the agreement with %s (no longer within your terms); the site confirmed the end\n", w.Site)
+			} else {
+				fmt.Printf("withdrew the agreement with %s (no longer within your terms); the site was not told (%s: %s)\n", w.Site, w.Error.Code, w.Error.Message)
+			}
+		}
 	default:
 		errorf("terms: unknown subcommand %q (want show or set)", sub)
 		return 2
@@ -435,32 +452,72 @@ func cmdForget(args []string) int {
 		errorf("forget: need one SITE")
 		return 2
 	}
-	site, err := policy.ParseOrigin(args[0])
+	site, err := siteArg(args[0])
 	if err != nil {
 		return exitErr(err)
 	}
-	db, err := openDB()
+	a, err := newAgent()
 	if err != nil {
 		return exitErr(err)
 	}
-	var found bool
-	if err := db.Update(func(tx *store.Tx) error {
-		found, err = tx.Forget(site)
-		return err
-	}); err != nil {
+	// The agreement in force is ended with the site first: once the key is
+	// deleted, nobody can end it any more.
+	w, found, err := a.Forget(context.Background(), site)
+	if err != nil {
 		return exitErr(err)
 	}
 	if !found {
 		return exitErr(fmt.Errorf("nothing stored about %s", site))
 	}
+	switch {
+	case w == nil:
+	case w.Ended:
+		fmt.Printf("ended the agreement with %s; the site confirmed\n", site)
+	default:
+		fmt.Printf("ended the agreement with %s here; the site was not told (%s: %s)\n", site, w.Error.Code, w.Error.Message)
+	}
+	u, _ := url.Parse(site)
+	lines, lerr := scrubLog(u.Host)
 	// Deleted values stay in bbolt's free pages until the file is rewritten.
-	res, err := db.Compact()
+	res, err := a.DB.Compact()
 	if err != nil {
 		errorf("forgot %s, but its bytes may remain in the file until it is compacted: %v; run 'rbutton compact'", site, err)
 		return 1
 	}
-	fmt.Printf("forgot %s; compacted %s (%s → %s), so nothing of it remains on disk\n", site, db.Path, sizeOf(res.Before), sizeOf(res.After))
+	if lerr != nil {
+		errorf("forgot %s and compacted %s, but could not remove it from the log %s: %v", site, a.DB.Path, logPath(), lerr)
+		return 1
+	}
+	fmt.Printf("forgot %s; compacted %s (%s → %s) and removed %d line(s) naming it from the log, so nothing of it remains on disk\n",
+		site, a.DB.Path, sizeOf(res.Before), sizeOf(res.After), lines)
 	return 0
+}
+
+// siteArg reads a site as a person types it: "shop.example" is
+// https://shop.example, "127.0.0.1:8441" and "localhost:8080" are http (the
+// protocol allows plain http only to loopback hosts); a full origin or URL
+// is taken as it is.
+func siteArg(s string) (string, error) {
+	if !strings.Contains(s, "://") {
+		host := s
+		if i := strings.IndexAny(host, "/?#"); i >= 0 {
+			host = host[:i]
+		}
+		scheme := "https://"
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			if policy.IsLoopbackHost(h) {
+				scheme = "http://"
+			}
+		} else if policy.IsLoopbackHost(strings.Trim(host, "[]")) {
+			scheme = "http://"
+		}
+		s = scheme + host
+	}
+	site, err := policy.ParseOrigin(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a site: %v", s, err)
+	}
+	return site, nil
 }
 
 // cmdCompact rewrites the database without free pages: smaller, and with

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -48,4 +50,46 @@ func openLog() (zerolog.Logger, func()) {
 		l = l.Level(zerolog.DebugLevel)
 	}
 	return l, func() { f.Close() }
+}
+
+// scrubLog removes every line that names host (a site's host, with its port
+// if any) from the log and its rotated copy, so that forgetting a site
+// leaves nothing of it in the files rbutton writes. It returns how many
+// lines it removed. Lines another process appends while the file is being
+// rewritten may be lost: this is a log.
+func scrubLog(host string) (int, error) {
+	p := logPath()
+	if p == "" || host == "" {
+		return 0, nil
+	}
+	removed := 0
+	for _, name := range []string{p, p + ".1"} {
+		b, err := os.ReadFile(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return removed, err
+		}
+		if !bytes.Contains(b, []byte(host)) {
+			continue
+		}
+		var kept bytes.Buffer
+		for line := range bytes.Lines(b) {
+			if bytes.Contains(line, []byte(host)) {
+				removed++
+				continue
+			}
+			kept.Write(line)
+		}
+		tmp := name + ".scrub"
+		if err := os.WriteFile(tmp, kept.Bytes(), 0o600); err != nil {
+			os.Remove(tmp)
+			return removed, err
+		}
+		if err := os.Rename(tmp, name); err != nil {
+			os.Remove(tmp)
+			return removed, err
+		}
+	}
+	return removed, nil
 }
