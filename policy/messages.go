@@ -16,8 +16,9 @@ const (
 	RequestEnd        = "end"
 )
 
-// MaxProposals bounds the proposals an agent sends in one negotiation: the
-// first, and at most one more after a counter-offer.
+// MaxProposals bounds the proposals an agent sends in one negotiation, in
+// all: the first, and at most one more after a counter-offer, a
+// terms_changed or an unknown_offer (PROTOCOL.md 10.2).
 const MaxProposals = 2
 
 // Proposal is the body an agent POSTs to endpoints.agreement.
@@ -70,7 +71,7 @@ type DataReturn struct {
 	Record     string     `json:"record" validate:"required,digest"`
 	Controller Controller `json:"controller"`
 	Generated  time.Time  `json:"generated" validate:"required,utctime"`
-	Items      []DataItem `json:"items" validate:"max=1000,dive"`
+	Items      []DataItem `json:"items" validate:"required,max=1000,dive"`
 }
 
 // EndAnswer is a site's answer to an end request.

@@ -197,10 +197,7 @@ func readShaped(dec *json.Decoder, t reflect.Type, path string, depth, maxLen in
 		}
 		return closeDelim(dec)
 	case reflect.Slice:
-		if tok == nil {
-			return nil // Go encodes an empty optional list as null
-		}
-		if tok != json.Delim('[') {
+		if tok != json.Delim('[') { // null is no list either: PROTOCOL.md section 1
 			return typeErr(path, "an array", tok)
 		}
 		for n := 0; dec.More(); n++ {
