@@ -95,7 +95,15 @@ const (
 	CodeNotFound     = "not_found"
 	CodeEnded        = "ended"
 	CodeRateLimited  = "rate_limited"
+	// CodeMethodNotAllowed (405) and CodeWrongHost (421) come from the checks
+	// every endpoint makes before reading a message (PROTOCOL.md 10.7).
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeWrongHost        = "wrong_host"
 )
+
+// ErrorCodes lists every wire error code, in the order of PROTOCOL.md 10.6.
+var ErrorCodes = []string{CodeMalformed, CodeInvalid, CodeBadSignature, CodeUnknownOffer, CodeStale, CodeReplay,
+	CodeTooLarge, CodeTermsChanged, CodeNotFound, CodeEnded, CodeMethodNotAllowed, CodeWrongHost, CodeRateLimited}
 
 // WireErrorCode maps an error from this package to the error code a site
 // puts in its error document ("" if err is nil or not from this package).

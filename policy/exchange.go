@@ -78,6 +78,12 @@ func HTTPStatus(code string) int {
 		return 404
 	case CodeEnded:
 		return 410
+	case CodeMethodNotAllowed:
+		return 405
+	case CodeWrongHost:
+		return 421
+	case CodeRateLimited:
+		return 429
 	}
 	return 400
 }

@@ -118,8 +118,13 @@ func TestCheckAccepted(t *testing.T) {
 
 func TestErrorCodes(t *testing.T) {
 	t.Parallel()
-	for code, status := range map[string]int{CodeMalformed: 400, CodeInvalid: 400, CodeBadSignature: 400, CodeUnknownOffer: 400,
-		CodeStale: 400, CodeReplay: 400, CodeTooLarge: 413, CodeTermsChanged: 409, CodeNotFound: 404, CodeEnded: 410} {
+	want := map[string]int{CodeMalformed: 400, CodeInvalid: 400, CodeBadSignature: 400, CodeUnknownOffer: 400,
+		CodeStale: 400, CodeReplay: 400, CodeTooLarge: 413, CodeTermsChanged: 409, CodeNotFound: 404, CodeEnded: 410,
+		CodeMethodNotAllowed: 405, CodeWrongHost: 421, CodeRateLimited: 429}
+	if len(ErrorCodes) != len(want) {
+		t.Errorf("ErrorCodes has %d codes, want %d", len(ErrorCodes), len(want))
+	}
+	for code, status := range want {
 		if HTTPStatus(code) != status {
 			t.Errorf("HTTPStatus(%s) = %d, want %d", code, HTTPStatus(code), status)
 		}

@@ -298,3 +298,34 @@ func TestProtocolTablesMatchCode(t *testing.T) {
 		}
 	}
 }
+
+// The error-code table of PROTOCOL.md 10.6 lists exactly ErrorCodes, in
+// order, each with the status HTTPStatus gives it.
+func TestProtocolErrorCodeTable(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("..", "PROTOCOL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := ""
+	var codes []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "#") {
+			section = l
+			continue
+		}
+		if !strings.HasPrefix(section, "### 10.6 ") || !strings.HasPrefix(l, "| `") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(l, "|"), "|")
+		code := strings.Trim(strings.TrimSpace(cells[0]), "`")
+		codes = append(codes, code)
+		status := strings.Fields(strings.TrimSpace(cells[1]))[0]
+		if want := fmt.Sprint(HTTPStatus(code)); status != want {
+			t.Errorf("PROTOCOL.md 10.6: %s has HTTP %s, HTTPStatus gives %s", code, status, want)
+		}
+	}
+	if strings.Join(codes, " ") != strings.Join(ErrorCodes, " ") {
+		t.Errorf("PROTOCOL.md 10.6 lists\n %v\nErrorCodes has\n %v", codes, ErrorCodes)
+	}
+}

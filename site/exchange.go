@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,16 +47,12 @@ func writeError(w http.ResponseWriter, status int, code, msg, digest string) {
 	errorAnswer(status, code, msg, digest).write(w)
 }
 
-// readMessage applies the rate limit, enforces POST, the media type and the
-// size limit, and returns the body, or writes the error answer and returns
-// ok=false. Every POST endpoint reads its request through it.
+// readMessage makes the checks of PROTOCOL.md 10.7 that every POST endpoint
+// makes before reading a message, in its order: the host, the rate limit,
+// POST, the media type, the size limit. It returns the body, or writes the
+// error answer and returns ok=false.
 func (v *Vendor) readMessage(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
-	if !v.admit(w, r) {
-		return nil, false
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		writeError(w, http.StatusMethodNotAllowed, policy.CodeMalformed, "this endpoint accepts only POST", "")
+	if !v.ownHost(w, r) || !v.admit(w, r) || !allowMethods(w, r, http.MethodPost) {
 		return nil, false
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -104,6 +101,36 @@ func readAll(r io.Reader, sizeHint int64) ([]byte, error) {
 	}
 }
 
+// ownHost answers 421 wrong_host unless the request's Host (":authority" in
+// HTTP/2) names the vendor's own origin (PROTOCOL.md 10.7, 15: a page that
+// rebinds its name to the vendor's address must not reach the endpoints).
+// Host and origin are compared canonically: case and default port aside.
+func (v *Vendor) ownHost(w http.ResponseWriter, r *http.Request) bool {
+	scheme, _, _ := strings.Cut(v.origin, "://")
+	if o, err := policy.ParseOrigin(scheme + "://" + r.Host); err == nil && o == v.origin && r.Host != "" {
+		return true
+	}
+	writeError(w, http.StatusMisdirectedRequest, policy.CodeWrongHost, fmt.Sprintf("this is %s; the request named the host %q", v.origin, r.Host), "")
+	return false
+}
+
+// allowMethods answers 405 method_not_allowed, with Allow, unless r's method
+// is one of methods (GET also allows HEAD).
+func allowMethods(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	allow := methods
+	for _, m := range methods {
+		if r.Method == m || (m == http.MethodGet && r.Method == http.MethodHead) {
+			return true
+		}
+		if m == http.MethodGet {
+			allow = append(slices.Clone(methods), http.MethodHead)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	writeError(w, http.StatusMethodNotAllowed, policy.CodeMethodNotAllowed, "this endpoint takes "+strings.Join(allow, " or "), "")
+	return false
+}
+
 // parseFailure turns a policy parse or verification error into an answer.
 func parseFailure(err error) answer {
 	code := policy.WireErrorCode(err)
@@ -126,19 +153,17 @@ func (v *Vendor) serveAgreement(w http.ResponseWriter, r *http.Request) {
 	a.write(w)
 }
 
-// propose handles one proposal body and returns the HTTP status and JSON answer.
+// propose handles one proposal body and returns the HTTP status and JSON
+// answer, checking it in the order of PROTOCOL.md 10.3: strict parsing
+// (malformed, invalid), the nonce cache (the stored answer, or replay), then
+// policy.CheckProposal (site and key, terms digest, freshness, signature,
+// offer) and the decision.
 func (v *Vendor) propose(body []byte) answer {
 	p, err := policy.ParseProposal(body)
 	if err != nil {
 		v.logf("← proposal: rejected: %v", err)
 		return parseFailure(err)
 	}
-	if err := policy.VerifyProposal(*p); err != nil {
-		v.logf("← proposal from key=%s: rejected: %v", short(p.Agreement.UserKey), err)
-		return parseFailure(err)
-	}
-	// The signature holds, so the nonce is the proposer's: from here on,
-	// every answer is remembered with it.
 	v.exchange.Lock()
 	defer v.exchange.Unlock()
 	now := v.now()
@@ -156,7 +181,26 @@ func (v *Vendor) propose(body []byte) answer {
 		v.logf("← proposal from key=%s → replay (nonce reused)", short(p.Agreement.UserKey))
 		return errorAnswer(http.StatusBadRequest, policy.CodeReplay, "this nonce was already used with a different proposal", "")
 	}
-	ans, summary := v.decide(p, now)
+	doc, _, digest := v.Terms()
+	if err := policy.CheckProposal(p, v.origin, doc, digest, now); err != nil {
+		code := policy.WireErrorCode(err)
+		if code == "" {
+			code = policy.CodeInvalid
+		}
+		td := ""
+		if code == policy.CodeTermsChanged {
+			td = digest
+		}
+		ans := errorAnswer(policy.HTTPStatus(code), code, err.Error(), td)
+		v.logf("← proposal offer=%s from key=%s  → %s: %v", offerName(p.Agreement.Offer), short(p.Agreement.UserKey), code, err)
+		// Only answers given after the signature verified take the nonce
+		// (10.3): unknown_offer is the one check that follows it.
+		if code == policy.CodeUnknownOffer {
+			v.rememberAnswer(p.Agreement.Nonce, bodyDigest, ans, p.Agreement.Created)
+		}
+		return ans
+	}
+	ans, summary := v.decide(p, doc, now)
 	v.logf("← proposal offer=%s from key=%s  → %s", offerName(p.Agreement.Offer), short(p.Agreement.UserKey), summary)
 	v.rememberAnswer(p.Agreement.Nonce, bodyDigest, ans, p.Agreement.Created)
 	return ans
@@ -177,30 +221,11 @@ func offerName(id string) string {
 	return id
 }
 
-// decide answers a well-formed, correctly signed proposal.
-func (v *Vendor) decide(p *policy.Proposal, now time.Time) (answer, string) {
+// decide answers a proposal that passed every check of 10.3 against doc,
+// the terms document it was checked against.
+func (v *Vendor) decide(p *policy.Proposal, doc *policy.TermsDocument, now time.Time) (answer, string) {
 	a := p.Agreement
-	doc, _, digest := v.Terms()
-	if a.Site != v.origin {
-		return errorAnswer(http.StatusBadRequest, policy.CodeInvalid, fmt.Sprintf("agreement.site is %s; this site is %s", a.Site, v.origin), ""), "invalid (other site)"
-	}
-	if a.SiteKey != v.pubKey {
-		return errorAnswer(http.StatusBadRequest, policy.CodeInvalid, "agreement.siteKey is not this site's key", ""), "invalid (site key)"
-	}
-	if err := policy.CheckFresh(a.Created, now); err != nil {
-		return errorAnswer(http.StatusBadRequest, policy.CodeStale, "agreement.created "+strings.TrimPrefix(err.Error(), "created: "), ""), "stale"
-	}
-	if a.TermsDigest != digest {
-		return errorAnswer(http.StatusConflict, policy.CodeTermsChanged, "the terms changed; fetch "+policy.WellKnownPath+" again", digest), "terms_changed"
-	}
 	if a.Offer != "" {
-		o := doc.Offer(a.Offer)
-		if o == nil {
-			return errorAnswer(http.StatusBadRequest, policy.CodeUnknownOffer, fmt.Sprintf("this site has no offer %q", a.Offer), ""), "unknown_offer"
-		}
-		if policy.AgreedDigest(a.Terms, a.Obligations) != policy.AgreedDigest(o.Terms, o.Obligations) {
-			return errorAnswer(http.StatusBadRequest, policy.CodeInvalid, fmt.Sprintf("the agreement's terms are not those of offer %q", a.Offer), ""), "invalid (terms differ from offer)"
-		}
 		return v.accept(p, now, nil)
 	}
 	user := policy.UserTerms{V: policy.Version, Terms: a.Terms, Obligations: a.Obligations}
@@ -274,8 +299,12 @@ func (v *Vendor) accept(p *policy.Proposal, now time.Time, userTerms *AgreedTerm
 		detail = "accepted the user's terms"
 	}
 	v.appendHistory(a.UserKey, policy.Event{Type: typ, Time: now, Agreement: rec.ID, Detail: detail})
-	v.store.AddItem(relSubject(a.UserKey), policy.DataItem{Type: "agreement", Time: now.UTC().Truncate(time.Second),
-		Data: map[string]string{"record": rec.ID, "offer": a.Offer, "termsDigest": a.TermsDigest}})
+	item := policy.DataItem{Type: itemAgreement, Time: now.UTC().Truncate(time.Second),
+		Data: map[string]string{"record": rec.ID, "termsDigest": a.TermsDigest}}
+	if a.Offer != "" {
+		item.Data["offer"] = a.Offer
+	}
+	v.store.AddItem(relSubject(a.UserKey), item)
 	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &rec}),
 		"AgreementAccepted record=" + short(rec.ID)
 }

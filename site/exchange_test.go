@@ -112,11 +112,11 @@ func TestHostileProposals(t *testing.T) {
 			return b
 		}(), "", 400, policy.CodeBadSignature},
 		{"unknown offer", mutate(func(a *policy.Agreement) { a.Offer = "gold" }), "", 400, policy.CodeUnknownOffer},
-		{"tampered terms", mutate(func(a *policy.Agreement) { a.Terms.Retention = "P1Y" }), "", 400, policy.CodeInvalid},
+		{"tampered terms", mutate(func(a *policy.Agreement) { a.Terms.Retention = "P1Y" }), "", 400, policy.CodeUnknownOffer},
 		{"tampered purposes", mutate(func(a *policy.Agreement) {
 			a.Terms.Purposes = []policy.Purpose{policy.PurposeService, policy.PurposeAnalytics, policy.PurposeSale}
-		}), "", 400, policy.CodeInvalid},
-		{"tampered obligations", mutate(func(a *policy.Agreement) { a.Obligations.DataReturn = policy.LevelNone }), "", 400, policy.CodeInvalid},
+		}), "", 400, policy.CodeUnknownOffer},
+		{"tampered obligations", mutate(func(a *policy.Agreement) { a.Obligations.DataReturn = policy.LevelNone }), "", 400, policy.CodeUnknownOffer},
 		{"stale terms digest", mutate(func(a *policy.Agreement) { a.TermsDigest = policy.Digest([]byte("old terms")) }), "", 409, policy.CodeTermsChanged},
 		{"created too old", mutate(func(a *policy.Agreement) { a.Created = a.Created.Add(-6 * time.Minute) }), "", 400, policy.CodeStale},
 		{"created in the future", mutate(func(a *policy.Agreement) { a.Created = a.Created.Add(6 * time.Minute) }), "", 400, policy.CodeStale},
@@ -142,8 +142,20 @@ func TestHostileProposals(t *testing.T) {
 	t.Run("GET", func(t *testing.T) {
 		doc, _, _ := ts.Terms()
 		r := do(t, nil, mustRequest("GET", ts.URL+doc.Endpoints.Agreement))
-		if r.Status != http.StatusMethodNotAllowed {
-			t.Fatalf("GET answered %d", r.Status)
+		errorOf(t, r, http.StatusMethodNotAllowed, policy.CodeMethodNotAllowed)
+		if r.Header.Get("Allow") != "POST" {
+			t.Errorf("Allow %q", r.Header.Get("Allow"))
+		}
+	})
+	t.Run("another host name", func(t *testing.T) {
+		// A page whose name was rebound to the vendor's address reaches it
+		// under its own name: 421 before anything else is looked at.
+		doc, _, _ := ts.Terms()
+		for _, method := range []string{"POST", "GET"} {
+			req, _ := http.NewRequest(method, ts.URL+doc.Endpoints.Agreement, bytes.NewReader(valid))
+			req.Header.Set("Content-Type", "text/plain")
+			req.Host = "rebound.example"
+			errorOf(t, do(t, nil, req), http.StatusMisdirectedRequest, policy.CodeWrongHost)
 		}
 	})
 	t.Run("replayed nonce with other body", func(t *testing.T) {

@@ -28,7 +28,7 @@ func FuzzProposal(f *testing.F) {
 	handler := ts.Handler()
 	doc, _, _ := ts.Terms()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		req := httptest.NewRequest("POST", doc.Endpoints.Agreement, bytes.NewReader(body))
+		req := httptest.NewRequest("POST", ts.URL+doc.Endpoints.Agreement, bytes.NewReader(body))
 		req.Header.Set("Content-Type", policy.MediaType)
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)

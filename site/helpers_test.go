@@ -254,3 +254,5 @@ func agreedHeader(o policy.Offer) string {
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -250,8 +250,18 @@ func TestTermsDocumentEndpoint(t *testing.T) {
 	}
 	// The standalone Handler answers wrong methods with an error document.
 	rec := httptest.NewRecorder()
-	ts.Handler().ServeHTTP(rec, httptest.NewRequest("DELETE", policy.WellKnownPath, nil))
+	ts.Handler().ServeHTTP(rec, httptest.NewRequest("DELETE", ts.URL+policy.WellKnownPath, nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("DELETE answered %d", rec.Code)
 	}
+	// So do the endpoints Mount registers beside a site's own routes, and a
+	// request under another host name gets 421 wrong_host.
+	r = do(t, nil, mustRequest("DELETE", ts.URL+policy.WellKnownPath))
+	errorOf(t, r, http.StatusMethodNotAllowed, policy.CodeMethodNotAllowed)
+	if got := r.Header.Get("Allow"); got != "GET, HEAD" {
+		t.Errorf("Allow %q, want GET, HEAD", got)
+	}
+	req = mustRequest("GET", ts.URL+policy.WellKnownPath)
+	req.Host = "localhost"
+	errorOf(t, do(t, nil, req), http.StatusMisdirectedRequest, policy.CodeWrongHost)
 }

@@ -81,48 +81,62 @@ func (v *Vendor) end(recordID, by, detail string) error {
 	return v.appendHistory(sr.Record.Agreement.UserKey, policy.Event{Type: policy.EventEnded, Time: now, Agreement: recordID, Detail: detail})
 }
 
-// signedRequest parses and authenticates a data-return or end request,
-// returning its record, or the error answer. Callers hold v.exchange.
-func (v *Vendor) signedRequest(body []byte, typ string) (*policy.SignedRequest, StoredRecord, *answer) {
-	fail := func(a answer) (*policy.SignedRequest, StoredRecord, *answer) { return nil, StoredRecord{}, &a }
+// signed answers a data-return or end request body, making the checks of
+// PROTOCOL.md 13 in their order: strict parsing and a type that is this
+// endpoint's (malformed, invalid); the nonce cache (the stored answer, or
+// replay); the record (404 not_found); the signature with the record's user
+// key (bad_signature); freshness (stale); the record not ended (410 ended).
+// handle makes the answer of a request that passed them all. Every answer
+// given once the signature verified is stored under the nonce, so a retry
+// of the same body gets it again. Callers hold v.exchange.
+func (v *Vendor) signed(body []byte, typ string, handle func(*policy.SignedRequest, StoredRecord) answer) answer {
 	req, err := policy.ParseSignedRequest(body)
 	if err != nil {
-		return fail(parseFailure(err))
+		return parseFailure(err)
 	}
 	if req.Type != typ {
-		return fail(errorAnswer(http.StatusBadRequest, policy.CodeInvalid, fmt.Sprintf("type: this endpoint takes %q requests", typ), ""))
+		return errorAnswer(http.StatusBadRequest, policy.CodeInvalid, fmt.Sprintf("type: this endpoint takes %q requests, not %q", typ, req.Type), "")
+	}
+	now := v.now()
+	v.forgetNonces(now)
+	key, bodyDigest := "request:"+req.Nonce, policy.Digest(body)
+	if prev, seen, err := v.store.GetNonce(key); err != nil {
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot check the nonce", "")
+	} else if seen {
+		if prev.BodyDigest == bodyDigest && prev.Status != 0 {
+			return answer{prev.Status, prev.Answer}
+		}
+		return errorAnswer(http.StatusBadRequest, policy.CodeReplay, "this nonce was already used with a different request", "")
 	}
 	sr, err := v.store.GetRecord(req.Record)
 	if errors.Is(err, ErrNotFound) {
-		return fail(errorAnswer(http.StatusNotFound, policy.CodeNotFound, "this site has no record "+req.Record, ""))
+		return errorAnswer(http.StatusNotFound, policy.CodeNotFound, "this site has no record "+req.Record, "")
 	} else if err != nil {
-		return fail(errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot read its records", ""))
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot read its records", "")
 	}
 	pub, err := policy.DecodeKey(sr.Record.Agreement.UserKey)
 	if err != nil {
-		return fail(errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the stored record is damaged", ""))
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the stored record is damaged", "")
 	}
 	if err := policy.VerifyRequest(*req, pub); err != nil {
-		return fail(parseFailure(err))
+		return parseFailure(err)
 	}
-	now := v.now()
 	if err := policy.CheckFresh(req.Created, now); err != nil {
-		return fail(parseFailure(err))
+		return parseFailure(err)
 	}
-	v.forgetNonces(now)
-	key := "request:" + req.Nonce
-	if _, seen, err := v.store.GetNonce(key); err != nil {
-		return fail(errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot check the nonce", ""))
-	} else if seen {
-		return fail(errorAnswer(http.StatusBadRequest, policy.CodeReplay, "this nonce was already used", ""))
-	}
-	if err := v.store.PutNonce(Nonce{Nonce: key, BodyDigest: policy.Digest(body), Expires: req.Created.Add(2 * policy.MaxClockSkew)}); err != nil {
-		return fail(errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the nonce", ""))
-	}
+	var ans answer
 	if !sr.Ended.IsZero() {
-		return fail(errorAnswer(http.StatusGone, policy.CodeEnded, fmt.Sprintf("the relationship was ended by the %s at %s", sr.EndedBy, sr.Ended.Format(time.RFC3339)), ""))
+		ans = errorAnswer(http.StatusGone, policy.CodeEnded, fmt.Sprintf("the relationship was ended by the %s at %s", sr.EndedBy, sr.Ended.Format(time.RFC3339)), "")
+	} else {
+		ans = handle(req, sr)
 	}
-	return req, sr, nil
+	if ans.status < 500 {
+		n := Nonce{Nonce: key, BodyDigest: bodyDigest, Status: ans.status, Answer: ans.body, Expires: req.Created.Add(2 * policy.MaxClockSkew)}
+		if err := v.store.PutNonce(n); err != nil {
+			v.logf("cannot store nonce: %v", err)
+		}
+	}
+	return ans
 }
 
 // serveDataReturn answers a signed data-return request with every item the
@@ -143,35 +157,37 @@ func (v *Vendor) serveDataReturn(w http.ResponseWriter, r *http.Request) {
 	}
 	v.exchange.Lock()
 	defer v.exchange.Unlock()
-	req, sr, fail := v.signedRequest(body, policy.RequestDataReturn)
-	if fail != nil {
-		v.logf("← data-return → %s", firstLine(fail.body))
-		fail.write(w)
-		return
-	}
-	rel := sr.Record.Agreement.UserKey
-	linked := ""
-	if c, err := r.Cookie(v.sessionCookie); err == nil && v.sessionCookie != "-" && v.issuedSession(c.Value) &&
-		trackRank(sr.Record.Agreement.Terms.Tracking) >= trackRank(policy.TrackingFirstParty) {
-		if err := v.store.Link(c.Value, rel); err == nil {
-			linked = " (linked this browser session)"
+	ans := v.signed(body, policy.RequestDataReturn, func(req *policy.SignedRequest, sr StoredRecord) answer {
+		rel := sr.Record.Agreement.UserKey
+		linked := ""
+		if c, err := r.Cookie(v.sessionCookie); err == nil && v.sessionCookie != "-" && v.issuedSession(c.Value) &&
+			trackRank(sr.Record.Agreement.Terms.Tracking) >= trackRank(policy.TrackingFirstParty) {
+			if err := v.store.Link(c.Value, rel); err == nil {
+				linked = " (linked this browser session)"
+			}
 		}
+		items, err := v.items(rel, req.Record)
+		if err != nil {
+			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot read its data", "")
+		}
+		now := v.now().UTC().Truncate(time.Second)
+		doc, _, _ := v.Terms()
+		dr := policy.DataReturn{V: policy.Version, Record: req.Record, Controller: doc.Controller, Generated: now, Items: items}
+		ans := fitDataReturn(&dr)
+		v.appendHistory(rel, policy.Event{Type: policy.EventDataReturned, Time: now, Agreement: req.Record, Detail: fmt.Sprintf("returned %d items", len(dr.Items))})
+		v.logf("← data-return record=%s  → %d items%s", short(req.Record), len(dr.Items), linked)
+		return ans
+	})
+	if ans.status != http.StatusOK {
+		v.logf("← data-return → %s", firstLine(ans.body))
 	}
-	items, err := v.items(rel)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, policy.CodeInvalid, "the site cannot read its data", "")
-		return
-	}
-	now := v.now().UTC().Truncate(time.Second)
-	doc, _, _ := v.Terms()
-	v.appendHistory(rel, policy.Event{Type: policy.EventDataReturned, Time: now, Agreement: req.Record, Detail: fmt.Sprintf("returned %d items", len(items))})
-	v.logf("← data-return record=%s  → %d items%s", short(req.Record), len(items), linked)
-	jsonAnswer(http.StatusOK, policy.DataReturn{V: policy.Version, Record: req.Record, Controller: doc.Controller, Generated: now, Items: items}).write(w)
+	ans.write(w)
 }
 
 // items gathers a relationship's items, oldest first, at most the 1000
-// newest (the data-return document's limit).
-func (v *Vendor) items(rel string) ([]policy.DataItem, error) {
+// newest (the data-return document's limit), but always with the
+// "agreement" item of the record asked about (PROTOCOL.md 13.1).
+func (v *Vendor) items(rel, record string) ([]policy.DataItem, error) {
 	items, err := v.store.Items(relSubject(rel))
 	if err != nil {
 		return nil, err
@@ -188,14 +204,49 @@ func (v *Vendor) items(rel string) ([]policy.DataItem, error) {
 		items = append(items, more...)
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].Time.Before(items[j].Time) })
-	if len(items) > 1000 {
-		items = items[len(items)-1000:]
+	if len(items) > maxItems {
+		own := slices.IndexFunc(items, func(it policy.DataItem) bool { return it.Type == itemAgreement && it.Data["record"] == record })
+		if own >= 0 && own < len(items)-maxItems {
+			items = append([]policy.DataItem{items[own]}, items[len(items)-maxItems+1:]...)
+		} else {
+			items = items[len(items)-maxItems:]
+		}
 	}
 	if items == nil {
 		items = []policy.DataItem{}
 	}
 	return slices.Clip(items), nil
 }
+
+// fitDataReturn encodes dr, dropping its oldest items (never the first,
+// the agreement item items puts first when it had to choose) until the
+// document fits the 64 KiB every DNT-D body is limited to (PROTOCOL.md
+// 10.8, 13.1). It leaves dr.Items as returned.
+func fitDataReturn(dr *policy.DataReturn) answer {
+	a := jsonAnswer(http.StatusOK, dr)
+	for len(a.body) > policy.MaxMessage && len(dr.Items) > 1 {
+		keep := 0
+		if dr.Items[0].Type == itemAgreement && dr.Items[0].Data["record"] == dr.Record {
+			keep = 1
+		}
+		// Drop roughly what is over, at least one item.
+		over := len(a.body) - policy.MaxMessage
+		per := len(a.body) / len(dr.Items)
+		n := max(1, min(over/max(per, 1)+1, len(dr.Items)-keep-1))
+		if len(dr.Items)-keep <= 1 {
+			break
+		}
+		dr.Items = append(dr.Items[:keep:keep], dr.Items[keep+n:]...)
+		a = jsonAnswer(http.StatusOK, dr)
+	}
+	return a
+}
+
+// maxItems is the most items a data return holds (PROTOCOL.md 13.1).
+const maxItems = 1000
+
+// itemAgreement is the item type of the agreement itself (PROTOCOL.md 13.1).
+const itemAgreement = "agreement"
 
 func (v *Vendor) serveEnd(w http.ResponseWriter, r *http.Request) {
 	body, ok := v.readMessage(w, r)
@@ -204,17 +255,16 @@ func (v *Vendor) serveEnd(w http.ResponseWriter, r *http.Request) {
 	}
 	v.exchange.Lock()
 	defer v.exchange.Unlock()
-	req, _, fail := v.signedRequest(body, policy.RequestEnd)
-	if fail != nil {
-		v.logf("← end → %s", firstLine(fail.body))
-		fail.write(w)
-		return
+	ans := v.signed(body, policy.RequestEnd, func(req *policy.SignedRequest, _ StoredRecord) answer {
+		if err := v.end(req.Record, "user", "ended by the user"); err != nil {
+			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot end the relationship", "")
+		}
+		return jsonAnswer(http.StatusOK, policy.EndAnswer{V: policy.Version, Status: policy.StatusEnded, Record: req.Record})
+	})
+	if ans.status != http.StatusOK {
+		v.logf("← end → %s", firstLine(ans.body))
 	}
-	if err := v.end(req.Record, "user", "ended by the user"); err != nil {
-		writeError(w, http.StatusInternalServerError, policy.CodeInvalid, "the site cannot end the relationship", "")
-		return
-	}
-	jsonAnswer(http.StatusOK, policy.EndAnswer{V: policy.Version, Status: policy.StatusEnded, Record: req.Record}).write(w)
+	ans.write(w)
 }
 
 func firstLine(b []byte) string {

@@ -3,6 +3,7 @@ package site_test
 import (
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -136,7 +137,15 @@ func TestSignedRequestsRefused(t *testing.T) {
 		return b
 	}
 	replayed := u.request(t, ts, "data-return", rec.ID)
-	parseDataReturn(t, ts.dataReturn(t, nil, replayed))
+	first := ts.dataReturn(t, nil, replayed)
+	parseDataReturn(t, first)
+	// The same body again (a retry after a lost answer) gets the same answer,
+	// byte for byte (PROTOCOL.md 10.5, 13).
+	if again := ts.dataReturn(t, nil, replayed); again.Status != 200 || string(again.Body) != string(first.Body) {
+		t.Errorf("retried request: %d %s, want the first answer", again.Status, again.Body)
+	}
+	var sameNonce policy.SignedRequest
+	jsonUnmarshal(replayed, &sameNonce)
 	tests := []struct {
 		name   string
 		body   []byte
@@ -149,7 +158,9 @@ func TestSignedRequestsRefused(t *testing.T) {
 		{"unknown record", sign(func(r *policy.SignedRequest) { r.Record = policy.Digest([]byte("nope")) }, u), 404, policy.CodeNotFound},
 		{"wrong type for endpoint", sign(func(r *policy.SignedRequest) { r.Type = "end" }, u), 400, policy.CodeInvalid},
 		{"expired", sign(func(r *policy.SignedRequest) { r.Created = r.Created.Add(-time.Hour) }, u), 400, policy.CodeStale},
-		{"replayed nonce", replayed, 400, policy.CodeReplay},
+		{"replayed nonce with another body", sign(func(r *policy.SignedRequest) {
+			r.Nonce, r.Created = sameNonce.Nonce, r.Created.Add(-time.Second)
+		}, u), 400, policy.CodeReplay},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,9 +181,14 @@ func TestEndByUser(t *testing.T) {
 	u := newUser(t)
 	rec := agree(t, ts, u, basicOffer)
 	errorOf(t, ts.endRequest(t, newUser(t).request(t, ts, "end", rec.ID)), 400, policy.CodeBadSignature)
-	r := ts.endRequest(t, u.request(t, ts, "end", rec.ID))
+	endBody := u.request(t, ts, "end", rec.ID)
+	r := ts.endRequest(t, endBody)
 	if r.Status != 200 {
 		t.Fatalf("end: %d %s", r.Status, r.Body)
+	}
+	// A retry of the same end request gets its 200 again, not 410.
+	if again := ts.endRequest(t, endBody); again.Status != 200 || string(again.Body) != string(r.Body) {
+		t.Errorf("retried end: %d %s", again.Status, again.Body)
 	}
 	if a, err := policy.ParseEndAnswer(r.Body); err != nil || a.Record != rec.ID {
 		t.Fatalf("end answer %s: %v", r.Body, err)
@@ -285,5 +301,65 @@ func TestOpenBoltStoreErrors(t *testing.T) {
 	t.Parallel()
 	if _, err := site.OpenBoltStore(filepath.Join(t.TempDir(), "missing-dir", "x.db")); err == nil {
 		t.Error("opened a store in a missing directory")
+	}
+}
+
+// TestDataReturnKeepsTheAgreementItem: the agreement itself is an item of
+// type "agreement" (PROTOCOL.md 13.1), there even when the relationship
+// holds more than the 1000 items a data return can carry; an agreement on
+// the user's own terms has no "offer" in it.
+func TestDataReturnKeepsTheAgreementItem(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		data map[string]string
+		want int // items returned; 0: as many as fit in 64 KiB
+	}{
+		{"small items: the 1000 newest", nil, 1000},
+		{"larger items: as many as fit", map[string]string{"note": strings.Repeat("x", 40)}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startSite(t)
+			u := newUser(t)
+			rec := agree(t, ts, u, basicOffer)
+			ts.Clock.Add(time.Second)
+			for i := range 1005 {
+				data := map[string]string{"n": fmt.Sprint(i)}
+				for k, v := range tc.data {
+					data[k] = v
+				}
+				if err := ts.RecordFor(rec.ID, policy.DataItem{Type: "p", Data: data}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := ts.dataReturn(t, nil, u.request(t, ts, "data-return", rec.ID))
+			d := parseDataReturn(t, r) // parsing also checks the 64 KiB limit
+			n := len(d.Items)
+			if (tc.want != 0 && n != tc.want) || n > 1000 || (tc.want == 0 && len(r.Body) < policy.MaxMessage-200) {
+				t.Fatalf("%d items in %d bytes", n, len(r.Body))
+			}
+			first := d.Items[0]
+			_, _, digest := ts.Terms()
+			if first.Type != "agreement" || first.Data["record"] != rec.ID || first.Data["offer"] != "basic" || first.Data["termsDigest"] != digest {
+				t.Errorf("first item %+v, want the agreement", first)
+			}
+			for i, it := range d.Items[1:] {
+				if want := fmt.Sprint(1005 - (n - 1) + i); it.Data["n"] != want {
+					t.Fatalf("item %d is n=%s, want n=%s: the newest, in order", i+1, it.Data["n"], want)
+				}
+			}
+		})
+	}
+
+	u := newUser(t)
+	own := startSite(t, func(c *site.Config) { c.AcceptUserTerms = func(policy.Terms, policy.Obligations) bool { return true } })
+	strict, _ := policy.Preset("service-only")
+	rec2 := agree(t, own, u, policy.Offer{Terms: strict.Terms, Obligations: strict.Obligations})
+	d := parseDataReturn(t, own.dataReturn(t, nil, u.request(t, own, "data-return", rec2.ID)))
+	if len(d.Items) != 1 || d.Items[0].Type != "agreement" || d.Items[0].Data["record"] != rec2.ID {
+		t.Fatalf("items %+v", d.Items)
+	}
+	if _, has := d.Items[0].Data["offer"]; has {
+		t.Errorf("agreement on the user's terms names an offer: %v", d.Items[0].Data)
 	}
 }

@@ -253,16 +253,25 @@ func (v *Vendor) Handler() http.Handler {
 	})
 }
 
-// Mount registers the DNT-D endpoints on mux with method patterns ("GET
-// /.well-known/dnt-d", "POST <endpoint>"), so they sit alongside a site's
-// own routes, including a "GET /" catch-all.
+// Mount registers the DNT-D endpoints on mux with one pattern per method
+// ("GET /.well-known/dnt-d", "POST <endpoint>", "DELETE <endpoint>", …), so
+// they sit alongside a site's own routes, including a "GET /" or "/"
+// catch-all, and still answer a wrong method themselves: 405 with an error
+// document (PROTOCOL.md 10.7), not the mux's plain-text one.
 func (v *Vendor) Mount(mux *http.ServeMux) {
 	ep := v.base.Endpoints
-	mux.HandleFunc("GET "+policy.WellKnownPath, v.serveTerms)
-	mux.HandleFunc("POST "+ep.Agreement, v.serveAgreement)
-	mux.HandleFunc("POST "+ep.DataReturn, v.serveDataReturn)
-	mux.HandleFunc("POST "+ep.End, v.serveEnd)
+	for path, h := range map[string]http.HandlerFunc{policy.WellKnownPath: v.serveTerms, ep.Agreement: v.serveAgreement,
+		ep.DataReturn: v.serveDataReturn, ep.End: v.serveEnd} {
+		for _, m := range mountMethods {
+			mux.HandleFunc(m+" "+path, h)
+		}
+	}
 }
+
+// mountMethods are the methods Mount routes to the endpoints (GET covers
+// HEAD); the mux itself answers any other.
+var mountMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+	http.MethodOptions, http.MethodTrace}
 
 // isProtocolPath reports whether path is one of the vendor's DNT-D endpoints.
 func (v *Vendor) isProtocolPath(path string) bool {
@@ -271,9 +280,7 @@ func (v *Vendor) isProtocolPath(path string) bool {
 }
 
 func (v *Vendor) serveTerms(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, policy.CodeMalformed, "the terms document is read with GET", "")
+	if !v.ownHost(w, r) || !allowMethods(w, r, http.MethodGet) {
 		return
 	}
 	_, raw, digest := v.Terms()
