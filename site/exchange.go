@@ -270,6 +270,10 @@ func (v *Vendor) roomForUserTerms(digest string) bool {
 // accepts the user's own terms rather than one of its offers.
 func (v *Vendor) accept(p *policy.Proposal, now time.Time, userTerms *AgreedTerms) (answer, string) {
 	a := p.Agreement
+	if rec, ok := v.inForce(a); ok {
+		return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &rec}),
+			"AgreementAccepted (already in force) record=" + short(rec.ID)
+	}
 	sig, err := policy.SignAgreement(a, v.priv)
 	if err != nil {
 		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot sign", ""), "error: " + err.Error()
@@ -307,6 +311,38 @@ func (v *Vendor) accept(p *policy.Proposal, now time.Time, userTerms *AgreedTerm
 	v.store.AddItem(relSubject(a.UserKey), item)
 	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &rec}),
 		"AgreementAccepted record=" + short(rec.ID)
+}
+
+// inForce returns the record of the agreement in force with a's user key,
+// if it is for the same terms document, offer and agreed terms as a. A
+// proposal from that key for the same terms is the same relationship (an
+// agent retrying after a lost answer, or after it was killed mid-
+// negotiation): it gets that record again, never a second agreement
+// (PROTOCOL.md 10.5). Callers hold v.exchange.
+func (v *Vendor) inForce(a policy.Agreement) (policy.Record, bool) {
+	chain, err := v.store.History(a.UserKey)
+	if err != nil {
+		return policy.Record{}, false
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		e := chain[i]
+		switch e.Type {
+		case policy.EventEnded:
+			return policy.Record{}, false
+		case policy.EventNegotiated, policy.EventRenegotiated:
+			sr, err := v.store.GetRecord(e.Agreement)
+			if err != nil || !sr.Ended.IsZero() {
+				return policy.Record{}, false
+			}
+			held := sr.Record.Agreement
+			if held.Site != a.Site || held.SiteKey != a.SiteKey || held.TermsDigest != a.TermsDigest || held.Offer != a.Offer ||
+				policy.AgreedDigest(held.Terms, held.Obligations) != policy.AgreedDigest(a.Terms, a.Obligations) {
+				return policy.Record{}, false
+			}
+			return sr.Record, true
+		}
+	}
+	return policy.Record{}, false
 }
 
 // appendHistory adds e to the relationship's hash chain. Callers hold v.exchange.

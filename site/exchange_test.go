@@ -57,8 +57,19 @@ func TestAcceptOffer(t *testing.T) {
 		t.Errorf("log lacks the exchange:\n%s", ts.logString())
 	}
 
-	// A second agreement with the same key is a renegotiation in the same history.
-	rec2 := agree(t, ts, u, basicOffer)
+	// A new proposal (fresh nonce) from the same key for the same terms is
+	// the same relationship: the record in force again, never a second
+	// agreement (PROTOCOL.md 10.5; an agent retrying after a lost answer).
+	if same := agree(t, ts, u, basicOffer); same.ID != rec.ID || same.SiteSignature != rec.SiteSignature {
+		t.Fatalf("a retry with a fresh nonce made a second agreement %s (first %s)", same.ID, rec.ID)
+	}
+	if hist, _ := ts.History(rec.ID); len(hist) != 1 {
+		t.Errorf("retry with a fresh nonce appended history: %d events", len(hist))
+	}
+
+	// A second agreement with the same key, on other terms, is a
+	// renegotiation in the same history.
+	rec2 := agree(t, ts, u, adsOffer)
 	hist, _ = ts.History(rec2.ID)
 	if len(hist) != 2 || hist[1].Type != policy.EventRenegotiated {
 		t.Fatalf("history after renegotiation %+v", hist)
