@@ -187,6 +187,82 @@ func TestHostileSites(t *testing.T) {
 			}
 			return ""
 		}},
+		{"accepted answer served as application/json", proto.CodeSiteProtocolError, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				s.handle(retyped{w, "application/json"}, r)
+				return true
+			}
+			return ""
+		}},
+		{"error document served as text/plain", proto.CodeSiteProtocolError, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				writeJSON(retyped{w, "text/plain"}, 400, policy.ErrorDocument{V: 1, Error: "stale", Message: "clock skew"})
+				return true
+			}
+			return ""
+		}},
+		{"terms_changed without termsDigest", proto.CodeSiteProtocolError, func(s *testSite) string {
+			// Without the digest, the re-fetched terms would be terms
+			// nobody advertised: the agent must not agree to them.
+			changed := false
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" || changed {
+					return false
+				}
+				changed = true
+				s.setOffers(basicOffer, adsOffer)
+				writeJSON(w, 409, policy.ErrorDocument{V: 1, Error: "terms_changed", Message: "changed"})
+				return true
+			}
+			return ""
+		}},
+		{"terms_changed naming terms it does not serve", proto.CodeSiteTermsMismatch, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				writeJSON(w, 409, policy.ErrorDocument{V: 1, Error: "terms_changed", Message: "changed", TermsDigest: policy.Digest([]byte("other terms"))})
+				return true
+			}
+			return ""
+		}},
+		{"unknown_offer for an offer it serves", proto.CodeSiteProtocolError, func(s *testSite) string {
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				writeJSON(w, 400, policy.ErrorDocument{V: 1, Error: "unknown_offer", Message: "no such offer"})
+				return true
+			}
+			return ""
+		}},
+		{"counter-offer, then terms_changed: a third proposal", proto.CodeSiteProtocolError, func(s *testSite) string {
+			s.setOffers(adsOffer, basicOffer)
+			proposals := 0
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				proposals++
+				switch proposals {
+				case 1:
+					writeJSON(w, 200, policy.Answer{V: 1, Status: policy.StatusCounterOffer, CounterOffer: "basic", Reason: "try this"})
+				case 2:
+					s.setOffers(basicOffer)
+					writeJSON(w, 409, policy.ErrorDocument{V: 1, Error: "terms_changed", Message: "changed", TermsDigest: policy.Digest(s.terms())})
+				default:
+					return false // a third proposal would be accepted
+				}
+				return true
+			}
+			return ""
+		}},
 		{"counter-offer not in the terms", proto.CodeSiteProtocolError, func(s *testSite) string {
 			s.setOffers(adsOffer)
 			s.onOwn = "counter:nonexistent"
@@ -377,5 +453,88 @@ func TestRetryAfterHonoured(t *testing.T) {
 				t.Fatalf("after Retry-After: %+v", rel)
 			}
 		})
+	}
+}
+
+// TestAgentActions: the agent actions of PROTOCOL.md 10.6 that end in an
+// agreement: after unknown_offer or terms_changed the agent re-fetches the
+// terms and proposes once more, and no more.
+func TestAgentActions(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{policy.CodeUnknownOffer, policy.CodeTermsChanged} {
+		t.Run(code, func(t *testing.T) {
+			t.Parallel()
+			s := newTestSite(t, adsOffer, basicOffer)
+			a := newAgent(t)
+			adv := s.advertisement()
+			proposals := 0
+			s.override = func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != "/dnt-d/agree" {
+					return false
+				}
+				proposals++
+				if proposals == 1 {
+					// The site changed its offers just before the proposal.
+					s.setOffers(basicOffer)
+					if code == policy.CodeUnknownOffer {
+						// A site that reports the change this way (a sloppy
+						// one: terms_changed would be right) still agrees.
+						writeJSON(w, 400, policy.ErrorDocument{V: 1, Error: code, Message: "no such offer"})
+					} else {
+						writeJSON(w, 409, policy.ErrorDocument{V: 1, Error: code, Message: "changed", TermsDigest: policy.Digest(s.terms())})
+					}
+					return true
+				}
+				return false
+			}
+			rel := mustCall[store.Relationship](t, a, proto.TypeNegotiate, map[string]string{"site": s.origin, "advertisement": adv})
+			if rel.State != store.StateAgreed || rel.TermsDigest != policy.Digest(s.terms()) || proposals != 2 {
+				t.Fatalf("state %s, digest %s, %d proposals", rel.State, rel.TermsDigest, proposals)
+			}
+		})
+	}
+}
+
+// TestNegotiateDeadline: a site slow at every step, but within the per
+// request limit, cannot hold one negotiate beyond its overall deadline.
+func TestNegotiateDeadline(t *testing.T) {
+	t.Parallel()
+	s := newTestSite(t, adsOffer, basicOffer)
+	s.onOwn = "counter:basic"
+	a := newAgent(t)
+	a.Client.Timeout = 2 * time.Second
+	a.Client.NegotiateTimeout = 600 * time.Millisecond
+	s.override = func(w http.ResponseWriter, r *http.Request) bool {
+		time.Sleep(400 * time.Millisecond)
+		return false
+	}
+	start := time.Now()
+	_, perr := call(t, a, proto.TypeNegotiate, negotiateParams(s))
+	if perr == nil || perr.Code != proto.CodeSiteTimeout {
+		t.Fatalf("got %v, want site_timeout", perr)
+	}
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Errorf("negotiate took %s with a 600ms deadline", took)
+	}
+	assertNothingStored(t, a, s.origin)
+}
+
+// TestMediaTypeAfterAgreement: data returns and end answers must carry the
+// DNT-D media type too; an end answered wrongly still ends locally.
+func TestMediaTypeAfterAgreement(t *testing.T) {
+	t.Parallel()
+	s := newTestSite(t, basicOffer)
+	a := newAgent(t)
+	mustCall[store.Relationship](t, a, proto.TypeNegotiate, negotiateParams(s))
+	s.override = func(w http.ResponseWriter, r *http.Request) bool {
+		s.handle(retyped{w, "application/json"}, r)
+		return true
+	}
+	if _, perr := call(t, a, proto.TypeDataFetch, map[string]string{"site": s.origin}); perr == nil || perr.Code != proto.CodeSiteProtocolError {
+		t.Fatalf("data.fetch: %v, want site_protocol_error", perr)
+	}
+	rel := mustCall[store.Relationship](t, a, proto.TypeRelationshipEnd, map[string]string{"site": s.origin})
+	if rel.State != store.StateEnded || rel.Error == nil || rel.Error.Code != proto.CodeSiteProtocolError {
+		t.Fatalf("end: state %s, error %+v", rel.State, rel.Error)
 	}
 }

@@ -118,6 +118,12 @@ func (s *testSite) serve(w http.ResponseWriter, r *http.Request) {
 	if s.override != nil && s.override(w, r) {
 		return
 	}
+	s.handle(w, r)
+}
+
+// handle is the well-behaved site, for overrides that change one detail of
+// its answers.
+func (s *testSite) handle(w http.ResponseWriter, r *http.Request) {
 	doc := s.terms()
 	switch r.URL.Path {
 	case policy.WellKnownPath:
@@ -594,4 +600,20 @@ func assertNoKey(t *testing.T, a *Agent, site string) {
 		}
 		return nil
 	})
+}
+
+// retyped serves answers with another Content-Type.
+type retyped struct {
+	http.ResponseWriter
+	ctype string
+}
+
+func (r retyped) WriteHeader(status int) {
+	r.Header().Set("Content-Type", r.ctype)
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r retyped) Write(b []byte) (int, error) {
+	r.Header().Set("Content-Type", r.ctype)
+	return r.ResponseWriter.Write(b)
 }
