@@ -287,6 +287,7 @@ func generatedFiles(t testing.TB) map[string][]byte {
 	files := exampleFiles(t)
 	files["testdata/policy/signatures.json"] = signatureVectors(t)
 	files["testdata/policy/chains.json"] = chainVectors(t)
+	files["testdata/policy/presets.json"] = presetVectors(t)
 	return files
 }
 

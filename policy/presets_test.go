@@ -1,8 +1,20 @@
 package policy
 
 import (
+	"encoding/json"
 	"testing"
 )
+
+// presetVectors is testdata/policy/presets.json: Presets as JSON, which the
+// extension's copy (extension/lib/vocabulary.js, FALLBACK_PRESETS) must equal
+// (extension/test/go-agreement.test.js).
+func presetVectors(t testing.TB) []byte {
+	b, err := json.MarshalIndent(Presets, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
 
 // The contract's demo vendors rely on these two facts about the default preset.
 func TestDefaultPresetAcceptsShopRefusesPersonalisedAds(t *testing.T) {

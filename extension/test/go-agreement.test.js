@@ -1,0 +1,36 @@
+// Facts written both in Go and here must agree: the presets (policy.Presets,
+// through the generated testdata/policy/presets.json, which `go test ./policy`
+// checks against the Go), and the names that tie the extension to its host
+// (host/install: the Chromium extension ID, the Firefox add-on ID, the native
+// host's name).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { FALLBACK_PRESETS, DEFAULT_PRESET } from '../lib/vocabulary.js';
+import { HOST_NAME } from '../lib/constants.js';
+import { FIREFOX_ADDON_ID, HOST_NAME as E2E_HOST_NAME } from '../e2e/lib/repo.mjs';
+
+const repo = (p) => readFileSync(new URL(`../../${p}`, import.meta.url), 'utf8');
+
+/** The value of a Go string constant `name` in `src` (a plain "..." literal). */
+function goConst(src, name) {
+  const m = src.match(new RegExp(`^(?:const\\s+)?\\s*${name}\\s*=\\s*"([^"]*)"`, 'm'));
+  assert.ok(m, `no string constant ${name}`);
+  return m[1];
+}
+
+test('presets: the extension\'s copy equals policy.Presets', () => {
+  const goPresets = JSON.parse(repo('testdata/policy/presets.json'));
+  assert.deepEqual(JSON.parse(JSON.stringify(FALLBACK_PRESETS)), goPresets);
+  assert.equal(goConst(repo('policy/presets.go'), 'DefaultPreset'), DEFAULT_PRESET);
+});
+
+test('extension IDs and host name: host/install agrees with the manifest, EXTENSION_ID and the JS constants', () => {
+  const install = repo('host/install/install.go');
+  const manifest = JSON.parse(repo('extension/manifest.json'));
+  assert.equal(goConst(install, 'DefaultExtensionID'), repo('extension/EXTENSION_ID').trim());
+  assert.equal(goConst(install, 'DefaultFirefoxID'), manifest.browser_specific_settings.gecko.id);
+  assert.equal(goConst(install, 'DefaultFirefoxID'), FIREFOX_ADDON_ID);
+  assert.equal(goConst(install, 'HostName'), HOST_NAME);
+  assert.equal(E2E_HOST_NAME, HOST_NAME);
+});
