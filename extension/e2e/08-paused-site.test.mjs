@@ -1,7 +1,8 @@
 // Scenario 8: signals paused on one site. That site's document, its own
 // subresources and the third-party requests it makes carry no DNT, Sec-GPC
-// or Sec-DNT-D, and navigator.globalPrivacyControl is not set there; other
-// sites still get all of it.
+// or Sec-DNT-D, also after the header rules change while its page is open,
+// and navigator.globalPrivacyControl is not set there; other sites still get
+// all of it.
 
 import assert from 'node:assert/strict';
 import { scenario } from './lib/scenario.mjs';
@@ -44,13 +45,24 @@ scenario('paused site: no signals there (third-party requests included), still e
   assert.notEqual(await tab.page.evaluate(() => navigator.globalPrivacyControl), true, 'no navigator.globalPrivacyControl on the paused site');
   const sub = await tab.page.evaluate(async () => (await fetch('/headers', { cache: 'no-store' })).json());
   assertNoSignals(lower(sub.headers ?? sub), 'paused site same-origin fetch');
-  await tab.page.evaluate((o) => {
-    const img = document.createElement('img');
-    img.src = `${o}/pixel.gif?from=paused`;
-    document.body.append(img);
-  }, third.origin);
-  const [fromPaused] = await waitFor(() => third.find('/pixel.gif?from=paused').length && third.find('/pixel.gif?from=paused'), { what: 'the third-party image from the paused site' });
-  assertNoSignals(lower(fromPaused.headers), 'third-party request made by the paused site');
+  const thirdParty = async (name) => {
+    await tab.page.evaluate((src) => {
+      const img = document.createElement('img');
+      img.src = src;
+      document.body.append(img);
+    }, `${third.origin}/pixel.gif?from=${name}`);
+    const [req] = await waitFor(() => third.find(`/pixel.gif?from=${name}`).length && third.find(`/pixel.gif?from=${name}`), { what: `the third-party image ${name} from the paused site` });
+    return lower(req.headers);
+  };
+  assertNoSignals(await thirdParty('paused'), 'third-party request made by the paused site');
+
+  // While the paused page stays open, an agreement made in another tab
+  // changes the header rules. Chromium used to forget the paused page's
+  // allowAllRequests on that change: its next third-party request carried DNT.
+  const shopOrigin = vendors.origin('shop');
+  const shop = await browser.open(`${shopOrigin}/`);
+  await browser.waitTitle(shop, new RegExp(`^r-button: relationship with ${esc(new URL(shopOrigin).host)}$`));
+  assertNoSignals(await thirdParty('paused-after-agreement'), 'third-party request made by the paused site after the rules changed');
 
   // Other sites keep everything: another host, and another vendor on the same host.
   const other = await browser.open(`${third.origin}/page.html?top=1`);

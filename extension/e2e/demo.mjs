@@ -25,7 +25,7 @@ const flag = (name) => argv.includes(name);
 const value = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 && argv[i + 1] ? argv[i + 1] : dflt; };
 const OUT = path.resolve(value('--out', process.env.DEMO_OUT || 'demo-output'));
 const HEADED = flag('--headed') || (!flag('--headless') && !!process.env.DISPLAY);
-const CONTRACT_PORTS = { shop: 8441, news: 8442, changing: 8443, plain: 8444, echo: 8445 };
+const DEMO_PORTS = { shop: 8441, news: 8442, changing: 8443, plain: 8444, echo: 8445 };
 const SETTLED = /^r-button: (relationship with|no agreement with|no dialog offered by|signals paused on|helper unavailable)/;
 
 const failures = [];
@@ -113,7 +113,7 @@ async function main() {
     const host = new Host(env);
     say(`r-button demo — screenshots go to ${OUT}`);
     say(`browser: Chromium ${HEADED ? 'headed' : 'headless'}; throwaway database ${env.RBUTTON_DB}`);
-    const vendors = await startVendors({ cleanup, dir, ports: flag('--free-ports') ? undefined : CONTRACT_PORTS });
+    const vendors = await startVendors({ cleanup, dir, ports: flag('--free-ports') ? undefined : DEMO_PORTS });
     say(`vendors: ${Object.entries(vendors.ports).map(([k, p]) => `${k}=${p}`).join(' ')}`);
     const browser = await ChromiumDriver.launch({ dir, env, cleanup, headed: HEADED, beforeLaunch: (profile) => host.installChromium(profile) });
 

@@ -3,7 +3,7 @@
 // native host's name, timeouts, and the tab states behind the r-button.
 // Pure data: no browser APIs, so the unit tests import it as is.
 
-/** Request headers sent on every request (byte-exact, CONTRACT "Wire protocol"). */
+/** Request headers sent on every request (byte-exact, PROTOCOL.md 3.1 and 3.2). */
 export const HEADER_DNT = 'DNT';
 export const HEADER_GPC = 'Sec-GPC';
 export const HEADER_DNTD = 'Sec-DNT-D';
@@ -18,12 +18,6 @@ export const PROTOCOL_VERSION = 1;
 export function agreedHeaderValue(agreedDigest) {
   return `v=1, agreed=:${agreedDigest}:`;
 }
-
-/** The navigator signals the MAIN-world content script defines. */
-export const NAVIGATOR_SIGNALS = Object.freeze({
-  globalPrivacyControl: true,
-  doNotTrack: '1',
-});
 
 /**
  * declarativeNetRequest rules. The plain signals are also a static ruleset
@@ -42,10 +36,13 @@ export const RULE = Object.freeze({
   // One agreed-digest rule per agreed site: AGREED_BASE + index.
   AGREED_BASE: 1000,
   AGREED_MAX: 3000,
+  // Session rules, one per agreed site with open tabs: AGREED_TABS_BASE + the
+  // site's index among the agreed (same index as its AGREED_BASE rule).
+  AGREED_TABS_BASE: 5000,
   // Per paused site: PAUSED_BASE + 4*index + {0: allow to origin, 1: allowAllRequests frame, 2: worker allow}.
   PAUSED_BASE: 10000,
   PAUSED_MAX: 2000,
-  // Session rule: tabs currently showing a paused site (Firefox).
+  // Session rule: tabs currently showing a paused site.
   PAUSED_TABS_ID: 9000,
   PRIORITY_SIGNALS: 1,
   PRIORITY_AGREED: 2,
@@ -68,10 +65,16 @@ export const HOST_REQUIRED_CAPABILITIES = Object.freeze([
   'terms.set', 'exception.set', 'exception.clear', 'relationship.end',
   'history.get', 'data.request', 'data.accept',
 ]);
-/** Per-call timeouts (ms). negotiate and data.fetch talk to the site. */
+/**
+ * Per-call timeouts (ms). The network calls talk to sites: negotiate (the
+ * host gives up within 15 s), and the calls that can withdraw consent and end
+ * agreements with sites (the host's deadline is 10 s).
+ */
 export const HOST_TIMEOUT_MS = 5000;
 export const HOST_TIMEOUT_NETWORK_MS = 20000;
-export const HOST_NETWORK_TYPES = Object.freeze(['negotiate', 'data.fetch', 'relationship.end']);
+export const HOST_NETWORK_TYPES = Object.freeze([
+  'negotiate', 'data.fetch', 'relationship.end', 'terms.set', 'exception.set', 'exception.clear',
+]);
 /** Retries after a transport failure (host crashed mid-call), with backoff. */
 export const HOST_RETRIES = 2;
 export const HOST_BACKOFF_MS = 150;
@@ -79,14 +82,31 @@ export const HOST_BACKOFF_MS = 150;
 export const HOST_IDEMPOTENT_TYPES = Object.freeze([
   'hello', 'relationship.get', 'relationship.list', 'terms.get', 'terms.set',
   'exception.set', 'exception.clear', 'history.get', 'export', 'negotiate',
+  'changes', 'site.view',
 ]);
+/**
+ * Host error codes that mean the user's database cannot be used (PROTOCOL.md
+ * 20, error codes): every call fails the same way until the user acts.
+ */
+export const HOST_STORE_PROBLEMS = Object.freeze(['store_corrupt', 'store_newer_schema']);
+/**
+ * The change check (PROTOCOL.md 20, `changes`): an alarm of this period (the
+ * shortest Chromium allows) asks the host what changed; together with the
+ * checks at worker start, when the popup or options page opens and at every
+ * navigation to an agreed site, a change made elsewhere reaches the header
+ * rules within CHANGES_BOUND_S.
+ */
+export const CHANGES_ALARM = 'rbutton-changes';
+export const CHANGES_PERIOD_MIN = 0.5;
+export const CHANGES_BOUND_S = 60;
 /** How long a successful hello is trusted before asking again. */
 export const HELLO_TTL_MS = 10 * 60 * 1000;
 
-/** What to run when the host is missing or outdated (shown verbatim). */
+/** What to run when the host is missing or outdated, or its database damaged (shown verbatim). */
 export const INSTALL_HINT = Object.freeze({
   checkout: 'make install',
   installed: 'rbutton install',
+  doctor: 'rbutton doctor',
 });
 
 /** Tab states behind the r-button. */
@@ -131,12 +151,12 @@ export const STORAGE = Object.freeze({
   // {origin: {state, termsDigest, agreedDigest}}: a copy of the host's relationship
   // summaries, so header rules and icons are right before the host answers.
   RELATIONSHIPS: 'relationships',
+  GENERATION: 'generation', // the host's change counter RELATIONSHIPS reflects
   // storage.session: per-tab state, cleared when the browser quits.
   TABS: 'tabs',
+  TOP: 'topOrigins', // {tabId: origin of its top-level document}
   ADVERTISED: 'advertised', // {origin: advertisement header value}
   HOST: 'hostStatus',
-  // Set once the host has been asked about open tabs in this browser session.
-  RESTORED: 'restored',
 });
 
 export const DEFAULT_SETTINGS = Object.freeze({ negotiateInPrivate: false });

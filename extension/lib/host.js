@@ -1,5 +1,5 @@
 // Client for the r-button native messaging host (`rbutton`, host name
-// org.rbutton.host; envelope in CONTRACT "Host native-messaging envelope").
+// org.rbutton.host; envelope in PROTOCOL.md 20).
 //
 // One runtime.sendNativeMessage per request, not a connectNative port: the
 // browser spawns the host for the call and it exits after replying, so

@@ -1,5 +1,5 @@
 // Origins: how the extension names a site. A site is an origin
-// (scheme://host[:port], as in CONTRACT "Origin"), shown to a person as
+// (scheme://host[:port], as in PROTOCOL.md 1), shown to a person as
 // host[:port]. Pure: uses only the URL class (present in browsers and node).
 
 /** Canonical origin of an http(s) URL, or null for anything else. */
@@ -35,7 +35,7 @@ export function hasPort(origin) {
   return new URL(origin).port !== '';
 }
 
-/** Loopback hosts where plain http is allowed by DNT-D (CONTRACT "Origin"). */
+/** Loopback hosts where plain http is allowed by DNT-D (PROTOCOL.md 1). */
 export function isLoopback(origin) {
   const h = hostnameOf(origin);
   return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);

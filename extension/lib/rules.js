@@ -1,25 +1,57 @@
 // declarativeNetRequest rules and the content-script registration that carry
-// the DNT-D signals (CONTRACT "Wire protocol"), built from plain data so they
-// can be tested without a browser. background.js installs what these return.
+// the DNT-D signals (PROTOCOL.md 3), built from plain data so they can be
+// tested without a browser. lib/controller.js installs what these return.
+//
+// Every request gets DNT, Sec-GPC and Sec-DNT-D: v=1 (static ruleset, and the
+// same dynamic SIGNALS rule).
+//
+// `agreed` goes only to the agreed origin while it is the top-level site
+// (PROTOCOL.md 3.2): a digest the site could read on any page embedding it
+// would be a token recognisable across the web (3.3). DNR domain conditions
+// (requestDomains, initiatorDomains, topDomains) carry no port, and topDomains
+// is Chromium-only, so the top-level site is known by tab instead:
+//   1. (dynamic) main_frame requests to the origin: a top-level navigation to
+//      it is, by definition, first-party; persistent, so it holds before the
+//      worker runs;
+//   2. (session) every other request to the origin from the tabs whose
+//      top-level document is that origin (tabIds, kept current by the
+//      controller from each tab's navigation request on, before the new
+//      page can request anything) and made by a document of the origin's
+//      host (initiatorDomains). The initiator condition closes the race of a
+//      tab leaving the site for another host: the new page's requests never
+//      match, whatever the order of navigation and rule update. Requests
+//      from a third-party frame inside the agreed page, and from the site's
+//      service workers (tab -1), get v=1: less than allowed, never more.
+//      Only a tab moving to another port of the same host (loopback
+//      development) depends on the rule update finishing before the new page
+//      loads; the controller starts it at the navigation request.
 //
 // Pausing a site (an origin, e.g. http://127.0.0.1:8442) must silence every
 // signal on it, its third-party requests included, while other origins on the
-// same host (127.0.0.1:8441) keep theirs. DNR domain conditions
-// (requestDomains, initiatorDomains, topDomains) carry no port, so they are
-// not used for paused sites; instead, at a priority above every header rule:
+// same host (127.0.0.1:8441) keep theirs. Domain conditions carry no port, so
+// they are not used for paused sites; instead, at a priority above every
+// header rule:
 //   1. `allow` for requests TO the origin (urlFilter "|<origin>/"), wherever
 //      they come from: no header reaches the paused site;
-//   2. `allowAllRequests` for main_frame/sub_frame documents OF the origin:
-//      every request made inside that frame tree (third parties, nested
-//      frames) is allowed, which switches the header rules off for it;
-//   3. (session) `allow` for requests from the origin's service/shared
+//   2. (session) `allow` for every non-main_frame request of the tabs whose
+//      top-level document is a paused origin (tabIds, kept current by the
+//      controller from each tab's navigation request on): the paused page's
+//      own subresources, its third parties, its frames;
+//   3. `allowAllRequests` for main_frame/sub_frame documents OF the origin
+//      (also a paused origin framed by another site);
+//   4. (session) `allow` for requests from the origin's service/shared
 //      workers (tabIds [-1], initiatorDomains [host]) — only for origins with
 //      no explicit port, because a domain condition would also catch other
-//      ports on the same host;
-//   4. (session, Firefox) `allow` for every non-main_frame request of the tabs
-//      currently showing a paused origin (tabIds), kept current as tabs
-//      navigate: Firefox does not extend allowAllRequests to a document's
-//      third-party subresources, so 2. alone leaves them signalled there.
+//      ports on the same host.
+// Why 2. and not allowAllRequests alone: Chromium decides allowAllRequests
+// for a frame once, when its navigation commits, and keeps the answer in the
+// matcher of the ruleset that held the rule; every updateDynamicRules call
+// replaces that matcher, so from then on the frames already open lose it and
+// their third-party requests carry DNT again (a new agreement in another tab,
+// a worker restart that rewrote the rules: the flaky "paused site" scenario).
+// A tabIds rule is evaluated per request, with no such cache. Firefox does not
+// extend allowAllRequests to third-party subresources at all. The controller
+// also leaves the dynamic rules untouched when they already say what it wants.
 // The navigator script is excluded with match patterns. Chromium's patterns
 // take a port. Firefox's cannot, so there the navigator signals are set from
 // the isolated world (content/gecko/signals.js) and each paused origin gets a
@@ -57,13 +89,20 @@ export function normaliseOrigins(list) {
   return [...set].sort();
 }
 
+function tabList(ids) {
+  return [...new Set((ids ?? []).filter((t) => Number.isInteger(t) && t >= 0))].sort((a, b) => a - b);
+}
+
 /**
- * @param {{paused?: string[], agreed?: Record<string,string>, resourceTypes?: string[]}} input
- *   paused: origins with signals paused; agreed: origin -> agreed digest;
- *   resourceTypes: every resource type the browser knows (default: Chromium's).
+ * @param {object} input
+ * @param {string[]} [input.paused]  origins with signals paused
+ * @param {Record<string,string>} [input.agreed]  origin -> agreed digest
+ * @param {Record<string,number[]>} [input.agreedTabs]  agreed origin -> tabs whose top-level document is that origin
+ * @param {string[]} [input.resourceTypes]  every resource type the browser knows (default: Chromium's)
+ * @param {number[]} [input.pausedTabIds]  tabs showing a paused origin (Firefox)
  * @returns {{dynamic: object[], session: object[]}}
  */
-export function buildRules({ paused = [], agreed = {}, resourceTypes = ALL_RESOURCE_TYPES, pausedTabIds = [] } = {}) {
+export function buildRules({ paused = [], agreed = {}, agreedTabs = {}, resourceTypes = ALL_RESOURCE_TYPES, pausedTabIds = [] } = {}) {
   const types = [...resourceTypes];
   const dynamic = [
     {
@@ -77,12 +116,23 @@ export function buildRules({ paused = [], agreed = {}, resourceTypes = ALL_RESOU
 
   const agreedOrigins = normaliseOrigins(Object.keys(agreed)).filter((o) => isDigest(agreed[o]));
   agreedOrigins.slice(0, RULE.AGREED_MAX).forEach((origin, i) => {
+    const action = headerAction(agreedHeaderValue(agreed[origin]));
+    const urlFilter = urlFilterForOrigin(origin);
     dynamic.push({
       id: RULE.AGREED_BASE + i,
       priority: RULE.PRIORITY_AGREED,
-      action: headerAction(agreedHeaderValue(agreed[origin])),
-      condition: { urlFilter: urlFilterForOrigin(origin), resourceTypes: types },
+      action,
+      condition: { urlFilter, resourceTypes: ['main_frame'] },
     });
+    const tabIds = tabList(agreedTabs[origin]);
+    if (tabIds.length) {
+      session.push({
+        id: RULE.AGREED_TABS_BASE + i,
+        priority: RULE.PRIORITY_AGREED,
+        action,
+        condition: { urlFilter, tabIds, initiatorDomains: [hostnameOf(origin)], resourceTypes: types.filter((t) => t !== 'main_frame') },
+      });
+    }
   });
 
   normaliseOrigins(paused).slice(0, RULE.PAUSED_MAX).forEach((origin, i) => {
@@ -109,7 +159,7 @@ export function buildRules({ paused = [], agreed = {}, resourceTypes = ALL_RESOU
       });
     }
   });
-  const tabIds = [...new Set(pausedTabIds.filter((t) => Number.isInteger(t) && t >= 0))].sort((a, b) => a - b);
+  const tabIds = tabList(pausedTabIds);
   if (tabIds.length) {
     session.push({
       id: RULE.PAUSED_TABS_ID,
@@ -167,7 +217,7 @@ export function buildContentScripts({ paused = [], matchOriginAsFallback = true,
   ];
 }
 
-/** The signals a request to `origin` carries, for the popup ("exactly which signals were sent"). */
+/** The signals a request to `origin` from its own top-level page carries, for the popup ("exactly which signals were sent"). */
 export function signalsFor(origin, { paused = [], agreed = {} } = {}) {
   if (normaliseOrigins(paused).includes(origin)) return { paused: true, headers: [], navigator: {} };
   const digest = agreed[origin];

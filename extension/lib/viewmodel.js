@@ -49,9 +49,28 @@ export function offerToShow(rel) {
   return best;
 }
 
-/** Host-problem advice: exactly what to run. */
+/** Host-problem advice: what is wrong, in words, and exactly what to run. */
 export function hostProblem(host) {
   if (!host || host.ok) return null;
+  if (host.kind === 'store' && host.code === 'store_newer_schema') {
+    return {
+      kind: host.kind,
+      heading: 'Your r-button database was written by a newer r-button',
+      message: host.message ?? '',
+      commands: [
+        { where: 'from a checkout of r-button', command: INSTALL_HINT.checkout },
+        { where: 'to see what the helper found', command: INSTALL_HINT.doctor },
+      ],
+    };
+  }
+  if (host.kind === 'store') {
+    return {
+      kind: host.kind,
+      heading: 'Your r-button database is damaged',
+      message: host.message ?? '',
+      commands: [{ where: 'to see what is wrong and how to repair it', command: INSTALL_HINT.doctor }],
+    };
+  }
   const outdated = host.kind === 'outdated';
   return {
     kind: host.kind,
@@ -64,7 +83,7 @@ export function hostProblem(host) {
   };
 }
 
-function stateText(state, site, rel, tab) {
+function stateText(state, site, rel, tab, host) {
   switch (state) {
     case STATE.AGREED:
       return `You have an agreement with ${site}.`;
@@ -75,6 +94,7 @@ function stateText(state, site, rel, tab) {
     case STATE.PAUSED:
       return `Signals are paused on ${site}: it receives no DNT, GPC or DNT-D signal, and neither do requests its pages make.`;
     case STATE.HOST_UNAVAILABLE:
+      if (host?.kind === 'store') return `${hostProblem(host).heading}, so no agreement can be made. Your Do Not Track signals are still sent.`;
       return 'The r-button helper is not available, so no agreement can be made. Your Do Not Track signals are still sent.';
     case STATE.NO_AGREEMENT:
       if (rel?.state === 'conflict') return `No agreement with ${site}: what they ask goes beyond your terms.`;
@@ -105,7 +125,7 @@ export function popupView({ tab, signals, rel = null, history = null, host = { o
     site,
     state,
     title: titleFor(state, origin),
-    stateText: stateText(state, site, rel, tab),
+    stateText: stateText(state, site, rel, tab, host),
     signals: signals
       ? {
         paused: signals.paused,

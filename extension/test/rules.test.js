@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRules, buildContentScripts, signalsFor, normaliseOrigins, portCheckFiles, CONTENT_SCRIPT_ID } from '../lib/rules.js';
-import { RULE, ALL_RESOURCE_TYPES } from '../lib/constants.js';
+import { RULE, ALL_RESOURCE_TYPES, STATIC_RULESET } from '../lib/constants.js';
 import { originOf, siteLabel, urlFilterForOrigin, matchPatternForOrigin, isNegotiable, isLoopback } from '../lib/origin.js';
 
 const D1 = Buffer.alloc(32, 1).toString('base64');
@@ -39,6 +39,31 @@ test('agreed rules: higher priority, only requests to that origin, digest in an 
   ]);
   assert.ok(agreed.every((r) => r.id >= RULE.AGREED_BASE && r.id < RULE.AGREED_BASE + RULE.AGREED_MAX));
   assert.ok(RULE.PRIORITY_AGREED > RULE.PRIORITY_SIGNALS);
+});
+
+test('agreed only while the agreed origin is the top-level site (PROTOCOL.md 3.2)', () => {
+  // No tab shows the shop: only a top-level navigation to it carries the digest.
+  const none = buildRules({ agreed: { [SHOP]: D1 } });
+  const [nav] = none.dynamic.filter((r) => r.priority === RULE.PRIORITY_AGREED);
+  assert.deepEqual(nav.condition, { urlFilter: '|http://127.0.0.1:8441/', resourceTypes: ['main_frame'] });
+  assert.deepEqual(none.session, [], 'no subresource rule: an image, iframe, script or beacon from another site gets v=1');
+
+  // Tabs 4 and 9 show the shop: their requests to it from the shop's own host carry it too.
+  const { dynamic, session } = buildRules({ agreed: { [SHOP]: D1, 'https://example.com': D2 }, agreedTabs: { [SHOP]: [9, 4, 4, -1], [NEWS]: [2] } });
+  const navRules = dynamic.filter((r) => r.priority === RULE.PRIORITY_AGREED);
+  assert.equal(navRules.length, 2);
+  const shopNav = navRules.find((r) => r.condition.urlFilter === '|http://127.0.0.1:8441/');
+  assert.equal(session.length, 1, 'one tab rule: only the shop has tabs, news has no agreement');
+  const [tabRule] = session;
+  assert.equal(tabRule.id - RULE.AGREED_TABS_BASE, shopNav.id - RULE.AGREED_BASE, 'same index as the shop\'s navigation rule');
+  assert.ok(tabRule.id + RULE.AGREED_MAX <= RULE.PAUSED_TABS_ID);
+  assert.equal(tabRule.priority, RULE.PRIORITY_AGREED);
+  assert.deepEqual(tabRule.action.requestHeaders[2], { header: 'Sec-DNT-D', operation: 'set', value: `v=1, agreed=:${D1}:` });
+  assert.deepEqual(tabRule.condition.tabIds, [4, 9]);
+  assert.deepEqual(tabRule.condition.initiatorDomains, ['127.0.0.1']);
+  assert.equal(tabRule.condition.urlFilter, '|http://127.0.0.1:8441/');
+  assert.ok(!tabRule.condition.resourceTypes.includes('main_frame'), 'the tab\'s next navigation may leave the site');
+  assert.deepEqual([...tabRule.condition.resourceTypes, 'main_frame'].sort(), [...ALL_RESOURCE_TYPES].sort());
 });
 
 test('agreed rules: a malformed digest or origin never reaches a header', () => {
@@ -150,10 +175,10 @@ test('static ruleset equals the dynamic signals rule (over the types both browse
   const [dyn] = buildRules({ resourceTypes: staticRules[0].condition.resourceTypes }).dynamic;
   assert.deepEqual(staticRules[0], dyn);
   const manifest = JSON.parse(readFileSync(new URL('../manifest.json', import.meta.url), 'utf8'));
-  assert.deepEqual(manifest.declarative_net_request.rule_resources, [{ id: 'signals', enabled: true, path: 'rules/signals.json' }]);
+  assert.deepEqual(manifest.declarative_net_request.rule_resources, [{ id: STATIC_RULESET, enabled: true, path: 'rules/signals.json' }]);
 });
 
-test('tab-scoped pause rule (Firefox): every request of those tabs but their next main_frame', () => {
+test('tab-scoped pause rule: every request of those tabs but their next main_frame', () => {
   const { session } = buildRules({ paused: [NEWS], pausedTabIds: [7, 3, 7, -1, 1.5] });
   const r = session.find((x) => x.id === RULE.PAUSED_TABS_ID);
   assert.deepEqual(r.condition.tabIds, [3, 7]);

@@ -1,5 +1,5 @@
 // Independent checks of what the host stored, written from the contract
-// (CONTRACT "Wire protocol") rather than from the Go code: JCS (RFC 8785) for
+// (PROTOCOL.md 5, 11) rather than from the Go code: JCS (RFC 8785) for
 // the JSON we handle (objects, arrays, strings, integers, booleans, null),
 // Ed25519 signatures over "dnt-d/1 agreement\n" + JCS(agreement), and the
 // record id and agreed digest. A bug shared by host and site cannot pass here.

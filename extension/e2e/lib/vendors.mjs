@@ -1,5 +1,5 @@
 // Starts the demo vendors (site/cmd/rbutton-demo-sites) on free loopback
-// ports and waits until every one answers. CONTRACT "Demo vendors" fixes the
+// ports and waits until every one answers. site/cmd/rbutton-demo-sites fixes the
 // flags; origins are http://127.0.0.1:<port>.
 
 import path from 'node:path';
