@@ -352,8 +352,11 @@ export function createController({
   /**
    * Replaces the stored relationships with the host's list. Sites whose
    * agreement the host no longer holds lose their digest at once; a site
-   * whose relationship changed in any way is renegotiated on its next visit
-   * (the host answers from its store when nothing changed for it).
+   * whose relationship changed in any way (withdrawn, ended, renegotiated
+   * elsewhere) is asked about again on its next visit: its summary keeps no
+   * terms digest, so onDocument negotiates, and the host answers from its
+   * store when nothing changed for it, or renegotiates under the terms now
+   * in force.
    */
   async function relationshipsKnown(list, generation) {
     const fresh = {};
@@ -363,6 +366,7 @@ export function createController({
     const before = JSON.stringify(agreedDigests());
     const changedSites = new Set([...Object.keys(fresh), ...Object.keys(mem.relationships)]
       .filter((o) => JSON.stringify(fresh[o] ?? null) !== JSON.stringify(mem.relationships[o] ?? null)));
+    for (const o of changedSites) if (fresh[o]) fresh[o].termsDigest = null;
     mem.relationships = fresh;
     mem.generation = generation;
     await storage.local.set({ [STORAGE.RELATIONSHIPS]: fresh, [STORAGE.GENERATION]: generation });
@@ -681,8 +685,17 @@ export function createController({
     return popupView({ tab: shown, signals, rel, history, host: status });
   }
 
-  /** After a call that can withdraw consent: the rules follow the host before the page hears back. */
-  async function afterWithdrawingCall() {
+  /**
+   * After a call that changed my terms (all of them: site null, or one
+   * site's exception): the sites concerned are asked about again on their
+   * next visit, and the rules follow the host's withdrawals before the page
+   * hears back.
+   */
+  async function termsChanged(site) {
+    for (const [o, r] of Object.entries(mem.relationships)) {
+      if (site === null || o === site) mem.relationships[o] = { ...r, termsDigest: null };
+    }
+    await storage.local.set({ [STORAGE.RELATIONSHIPS]: mem.relationships });
     await syncChanges();
   }
 
@@ -728,7 +741,7 @@ export function createController({
         const problems = userTermsProblems(msg.terms);
         if (problems.length) throw new Error(`invalid terms: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
         await host.call('exception.set', { site: origin, terms: msg.terms });
-        await afterWithdrawingCall();
+        await termsChanged(origin);
         const advertisement = mem.advertised[origin];
         if (advertisement) {
           await inflight.get(origin)?.catch(() => {});
@@ -740,7 +753,7 @@ export function createController({
         if (!HOST_PASSTHROUGH.includes(msg.call)) throw new Error(`not allowed: ${msg.call}`);
         const result = await host.call(msg.call, msg.params ?? {});
         hostOk();
-        if (WITHDRAWING_CALLS.has(msg.call)) await afterWithdrawingCall();
+        if (WITHDRAWING_CALLS.has(msg.call)) await termsChanged(msg.call === 'terms.set' ? null : originOf(msg.params?.site));
         return { ok: true, result };
       }
       case MSG.RETRY_HOST: {

@@ -496,3 +496,34 @@ test('messages: only known calls pass through to the host; unknown messages are 
   const retry = await f.c.onMessage({ type: MSG.RETRY_HOST });
   assert.equal(retry.host.ok, true);
 });
+
+test('after my terms change (here or elsewhere), the next visit asks the host again; other visits do not', async () => {
+  let list = [{ ...SHOP_REL }, { ...NEWS_REL }];
+  let gen = 1;
+  const f = fakeBrowser({
+    local: { [STORAGE.RELATIONSHIPS]: { [SHOP]: { state: 'agreed', termsDigest: D(1), agreedDigest: D(2) }, [NEWS]: { state: 'conflict', termsDigest: D(5), agreedDigest: null } }, [STORAGE.GENERATION]: 1 },
+    handlers: {
+      'terms.set': () => ({}),
+      changes: ({ since }) => ({ generation: gen, relationships: since === gen ? null : list }),
+      negotiate: ({ site }) => (site === SHOP ? { ...SHOP_REL } : { ...NEWS_REL }),
+    },
+  });
+  await f.c.ready;
+  const negotiations = () => f.hostCalls.filter((x) => x.type === 'negotiate').map((x) => x.params.site);
+  await navigate(f, 1, `${NEWS}/`, { advertisement: `v=1, terms=:${D(5)}:` });
+  assert.deepEqual(negotiations(), [], 'nothing changed: the stored conflict stands');
+  // Terms saved in this browser (a host that withdraws nothing): every site is asked again once.
+  await f.c.onMessage({ type: MSG.HOST, call: 'terms.set', params: { terms: {} } });
+  await navigate(f, 1, `${NEWS}/`, { advertisement: `v=1, terms=:${D(5)}:` });
+  await navigate(f, 1, `${NEWS}/`, { advertisement: `v=1, terms=:${D(5)}:` });
+  assert.deepEqual(negotiations(), [NEWS]);
+  // Elsewhere, the shop's agreement was withdrawn: the alarm learns it, the next visit asks.
+  gen = 2;
+  list = [{ ...SHOP_REL, state: 'ended', agreedDigest: '' }, { ...NEWS_REL }];
+  await f.c.onAlarm();
+  await f.settle();
+  assert.equal(f.dntd({ url: `${SHOP}/`, type: 'main_frame' }), 'v=1');
+  await navigate(f, 2, `${SHOP}/`, { advertisement: ADV });
+  await navigate(f, 1, `${NEWS}/`, { advertisement: `v=1, terms=:${D(5)}:` });
+  assert.deepEqual(negotiations(), [NEWS, SHOP], 'the unchanged news conflict is not asked about again');
+});
