@@ -258,3 +258,33 @@ func TestProfferSignature(t *testing.T) {
 		t.Errorf("ids %q %q", id1, id2)
 	}
 }
+
+func TestParseGPC(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]GPCStatement{
+		`{"gpc": true, "lastUpdate": "2026-01-13"}`: {GPC: true, LastUpdate: "2026-01-13"},
+		`{"gpc": false}`: {GPC: false},
+		`{"gpc": true, "lastUpdate": "soon", "x": [1]}`: {GPC: true},
+		`{"gpc": true, "lastUpdate": 20260113}`:         {GPC: true},
+	} {
+		got, err := ParseGPC([]byte(in))
+		if err != nil || *got != want {
+			t.Errorf("%s: got %+v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{`{}`, `{"gpc": "true"}`, `{"gpc": 1}`, `[true]`, `{"gpc": true} x`, `<html>`, `{"gpc": null}`,
+		`{"gpc": true, "pad": "` + strings.Repeat("x", MaxGPCFile) + `"}`} {
+		if _, err := ParseGPC([]byte(in)); !errors.Is(err, ErrGPCFile) {
+			t.Errorf("%.40s: got %v, want ErrGPCFile", in, err)
+		}
+	}
+}
+
+func FuzzParseGPC(f *testing.F) {
+	f.Add([]byte(`{"gpc": true, "lastUpdate": "2026-01-13"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := ParseGPC(b); err != nil && !errors.Is(err, ErrGPCFile) {
+			t.Fatalf("error does not wrap ErrGPCFile: %v", err)
+		}
+	})
+}

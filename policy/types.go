@@ -122,12 +122,18 @@ const (
 	// agreement no longer fits, or they forgot the site); the agent stopped
 	// sending agreed at once. An ended event follows with the site's answer.
 	EventWithdrawn = "withdrawn"
+	// EventProffered: the user proffered a MyTerms agreement to a site that
+	// lists it (PROTOCOL.md 9.2); Agreement is the proffer's id.
+	EventProffered = "proffered"
+	// EventCompliance: a page of an agreed site did something the agreement
+	// does not allow (PROTOCOL.md 12); Detail holds the evidence.
+	EventCompliance = "compliance"
 )
 
 // Event is one link of a relationship's hash-chained history.
 type Event struct {
 	Seq       int       `json:"seq" validate:"min=0"`
-	Type      string    `json:"type" validate:"required,oneof=negotiated renegotiated conflict terms-changed data-returned ended withdrawn"`
+	Type      string    `json:"type" validate:"required,oneof=negotiated renegotiated conflict terms-changed data-returned ended withdrawn proffered compliance"`
 	Time      time.Time `json:"time" validate:"required,utctime"`
 	Agreement string    `json:"agreement,omitempty" validate:"omitempty,digest"`
 	Detail    string    `json:"detail,omitempty" validate:"omitempty,max=1000"`

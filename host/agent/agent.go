@@ -66,6 +66,8 @@ var handlers = map[string]handler{
 	proto.TypeExport:           (*Agent).export,
 	proto.TypeChanges:          (*Agent).changes,
 	proto.TypeSiteView:         (*Agent).siteView,
+	proto.TypeSiteCheck:        (*Agent).siteCheck,
+	proto.TypeMyTermsProffer:   (*Agent).mytermsProffer,
 }
 
 // Handle runs one request. Errors are always *proto.Error.
@@ -420,6 +422,10 @@ type Export struct {
 	Keys map[string]PublicKey `json:"keys"`
 	// Backoff is what the host remembers of failures reaching a site.
 	Backoff map[string]store.Backoff `json:"backoff"`
+	// SiteChecks is what sites last said about GPC and MyTerms; Proffers
+	// the MyTerms agreements the user proffered.
+	SiteChecks map[string]store.SiteCheck  `json:"siteChecks"`
+	Proffers   map[string][]policy.Proffer `json:"proffers"`
 }
 
 // PublicKey is the exported view of a site's pairwise key.
@@ -450,12 +456,25 @@ func ExportAll(db *store.DB, now time.Time) (*Export, error) {
 		if ex.Relationships, err = tx.Relationships(); err != nil {
 			return err
 		}
+		sites, err := tx.HistorySites() // relationships, and sites with only proffers
+		if err != nil {
+			return err
+		}
 		for _, r := range ex.Relationships {
-			h, err := tx.History(r.Site)
+			sites = append(sites, r.Site)
+		}
+		for _, site := range sites {
+			h, err := tx.History(site)
 			if err != nil {
 				return err
 			}
-			ex.Histories[r.Site] = h
+			ex.Histories[site] = h
+		}
+		if ex.SiteChecks, err = tx.SiteChecks(); err != nil {
+			return err
+		}
+		if ex.Proffers, err = tx.AllProffers(); err != nil {
+			return err
 		}
 		keys, err := tx.Keys()
 		if err != nil {

@@ -21,7 +21,7 @@ const ShutdownGrace = 1500 * time.Millisecond
 // networked lists the requests that contact a site. They run concurrently
 // (up to MaxInFlight) so a slow site does not hold up the popup's other
 // requests; their replies may therefore come after later requests' replies.
-var networked = map[string]bool{proto.TypeNegotiate: true, proto.TypeDataFetch: true, proto.TypeRelationshipEnd: true}
+var networked = map[string]bool{proto.TypeNegotiate: true, proto.TypeDataFetch: true, proto.TypeRelationshipEnd: true, proto.TypeSiteCheck: true}
 
 // Serve reads framed requests from in and writes framed replies to out
 // until in ends. Local requests are answered in order; requests that

@@ -256,6 +256,11 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 // do sends one request to rawURL (which must be on origin) and reads the
 // capped body.
 func (c *Client) do(ctx context.Context, origin string, method, rawURL string, body []byte) (*response, error) {
+	return c.doAccept(ctx, origin, method, rawURL, policy.MediaType, c.maxBody(), body)
+}
+
+// doAccept is do with its own Accept value and body limit.
+func (c *Client) doAccept(ctx context.Context, origin string, method, rawURL, accept string, max int64, body []byte) (*response, error) {
 	ou, loop, err := checkOrigin(origin)
 	if err != nil {
 		return nil, err
@@ -294,7 +299,7 @@ func (c *Client) do(ctx context.Context, origin string, method, rawURL string, b
 	if err != nil {
 		return nil, errorf(proto.CodeSiteProtocolError, "building request: %v", err)
 	}
-	req.Header.Set("Accept", policy.MediaType)
+	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", "rbutton/1")
 	req.Header.Set("DNT", "1")
 	req.Header.Set("Sec-GPC", "1")
@@ -309,7 +314,6 @@ func (c *Client) do(ctx context.Context, origin string, method, rawURL string, b
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		return nil, errorf(proto.CodeSiteRedirect, "%s answered %d redirecting to %q; redirects are not followed", rawURL, resp.StatusCode, resp.Header.Get("Location"))
 	}
-	max := c.maxBody()
 	if resp.ContentLength > max {
 		return nil, errorf(proto.CodeSiteTooLarge, "%s sent %d bytes, more than the %d allowed", rawURL, resp.ContentLength, max)
 	}

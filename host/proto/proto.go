@@ -48,6 +48,8 @@ const (
 	TypeExport           = "export"
 	TypeChanges          = "changes"
 	TypeSiteView         = "site.view"
+	TypeSiteCheck        = "site.check"
+	TypeMyTermsProffer   = "myterms.proffer"
 )
 
 // Types lists every message type, in the order hello reports them.
@@ -55,7 +57,7 @@ var Types = []string{
 	TypeHello, TypeRelationshipGet, TypeRelationshipList, TypeNegotiate,
 	TypeTermsGet, TypeTermsSet, TypeExceptionSet, TypeExceptionClear,
 	TypeRelationshipEnd, TypeHistoryGet, TypeDataFetch, TypeDataRequest,
-	TypeDataAccept, TypeExport, TypeChanges, TypeSiteView,
+	TypeDataAccept, TypeExport, TypeChanges, TypeSiteView, TypeSiteCheck, TypeMyTermsProffer,
 }
 
 // Error codes. Stable: add new ones, never rename (PROTOCOL.md, section 20,
@@ -83,6 +85,7 @@ const (
 	CodeNotFound     = "not_found"
 	CodeNoAgreement  = "no_agreement"
 	CodeNotSupported = "not_supported"
+	CodeNotOffered   = "not_offered"
 	// Site.
 	CodeSiteUnreachable         = "site_unreachable"
 	CodeSiteTimeout             = "site_timeout"
@@ -103,7 +106,7 @@ const (
 
 // Codes lists every error code, for the documentation test and for tools.
 var Codes = []string{
-	CodeFrameTooLarge, CodeInvalidFrame, CodeInvalidJSON, CodeInvalidRequest, CodeUnknownType, CodeInvalidParams, CodeResponseTooLarge, CodeInternal, CodeInvalidSite, CodeInvalidTerms, CodeInvalidAdvertisement, CodeBusy, CodeStoreCorrupt, CodeStoreNewerSchema, CodeStoreError, CodeNotFound, CodeNoAgreement, CodeNotSupported, CodeSiteUnreachable, CodeSiteTimeout, CodeSiteTooLarge, CodeSiteRedirect, CodeSiteInvalidTerms, CodeSiteTermsMismatch, CodeSiteBadSignature, CodeSiteCrossOriginEndpoint, CodeSiteInsecure, CodeSitePrivateAddress, CodeSiteBackoff, CodeSiteRefused, CodeSiteProtocolError, CodeSiteInvalidResponse,
+	CodeFrameTooLarge, CodeInvalidFrame, CodeInvalidJSON, CodeInvalidRequest, CodeUnknownType, CodeInvalidParams, CodeResponseTooLarge, CodeInternal, CodeInvalidSite, CodeInvalidTerms, CodeInvalidAdvertisement, CodeBusy, CodeStoreCorrupt, CodeStoreNewerSchema, CodeStoreError, CodeNotFound, CodeNoAgreement, CodeNotSupported, CodeNotOffered, CodeSiteUnreachable, CodeSiteTimeout, CodeSiteTooLarge, CodeSiteRedirect, CodeSiteInvalidTerms, CodeSiteTermsMismatch, CodeSiteBadSignature, CodeSiteCrossOriginEndpoint, CodeSiteInsecure, CodeSitePrivateAddress, CodeSiteBackoff, CodeSiteRefused, CodeSiteProtocolError, CodeSiteInvalidResponse,
 }
 
 // Error is an error reply's body. It is also a Go error, so handlers
@@ -261,6 +264,18 @@ type (
 	// ChangesParams is for changes: the generation the caller last saw.
 	ChangesParams struct {
 		Since *uint64 `json:"since" validate:"required"`
+	}
+	// SiteCheckParams is for site.check. MyTermsPath is the same-origin
+	// path a page's <link rel="terms-of-service" type="application/json">
+	// names, when it names one.
+	SiteCheckParams struct {
+		Site        string `json:"site" validate:"required,max=300"`
+		MyTermsPath string `json:"mytermsPath,omitempty" validate:"max=200"`
+	}
+	// ProfferParams is for myterms.proffer: Agreement is a roster code or IRI.
+	ProfferParams struct {
+		Site      string `json:"site" validate:"required,max=300"`
+		Agreement string `json:"agreement" validate:"required,max=200"`
 	}
 	// ExceptionSetParams is for exception.set.
 	ExceptionSetParams struct {

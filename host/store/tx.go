@@ -212,7 +212,11 @@ func (t *Tx) Backoffs() (map[string]Backoff, error) { return all[Backoff](t, buc
 // all decodes every value of a bucket keyed by site.
 func all[T any](t *Tx, bucket []byte) (map[string]T, error) {
 	out := map[string]T{}
-	err := t.tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+	b := t.tx.Bucket(bucket)
+	if b == nil { // a bucket created when first written
+		return out, nil
+	}
+	err := b.ForEach(func(k, v []byte) error {
 		var x T
 		if err := json.Unmarshal(v, &x); err != nil {
 			return fmt.Errorf("%w: %s/%s: %v", ErrCorrupt, bucket, k, err)
@@ -403,12 +407,12 @@ func (t *Tx) PutBackoff(site string, b Backoff) error {
 func (t *Tx) ClearBackoff(site string) error { return t.del(bucketBackoff, site) }
 
 // Forget deletes everything stored about site: relationship, history,
-// exception, key and backoff. It reports whether anything was there.
+// exception, key, backoff and site check. It reports whether anything was there.
 func (t *Tx) Forget(site string) (bool, error) {
 	found := false
-	for _, b := range [][]byte{bucketRelationships, bucketExceptions, bucketKeys, bucketBackoff} {
+	for _, b := range [][]byte{bucketRelationships, bucketExceptions, bucketKeys, bucketBackoff, bucketSiteChecks, bucketProffers} {
 		bk := t.tx.Bucket(b)
-		if bk.Get([]byte(site)) != nil {
+		if bk != nil && bk.Get([]byte(site)) != nil {
 			found = true
 			if err := bk.Delete([]byte(site)); err != nil {
 				return found, err
