@@ -40,7 +40,14 @@ func HostileBodies(valid []byte) []Body {
 	const sig = `"userSignature":"`
 	badSig := bytes.Clone(valid)
 	if i := bytes.Index(badSig, []byte(sig)); i >= 0 {
-		badSig[i+len(sig)] ^= 'A' ^ 'B' // one base64 digit changed: well-formed, does not verify
+		// One base64 digit changed to another digit: well-formed, does not
+		// verify. (Flipping bits could leave the alphabet, e.g. 'x' -> '{'.)
+		j := i + len(sig)
+		if badSig[j] == 'A' {
+			badSig[j] = 'B'
+		} else {
+			badSig[j] = 'A'
+		}
 	}
 	out := []Body{{"well-formed proposal, bad signature", badSig}}
 	for _, size := range []int{policy.MaxMessage, policy.MaxRequest} {
