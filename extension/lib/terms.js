@@ -34,7 +34,8 @@ export function userTermsProblems(u) {
   if (!isObject(u)) return [{ path: '', message: 'user terms must be a JSON object' }];
   checkKeys(u, ['v', 'preset', 'terms', 'obligations'], ['v', 'terms', 'obligations'], '', problems);
   if ('v' in u && u.v !== 1) problems.push({ path: 'v', message: 'must be 1' });
-  if ('preset' in u && (typeof u.preset !== 'string' || u.preset.length > 64)) {
+  // Lengths count code points, not UTF-16 units (PROTOCOL.md section 1, "chars").
+  if ('preset' in u && (typeof u.preset !== 'string' || [...u.preset].length > 64)) {
     problems.push({ path: 'preset', message: 'must be a string of at most 64 characters' });
   }
   if ('terms' in u) {

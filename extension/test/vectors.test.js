@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAdvertisement, isDigest } from '../lib/advert.js';
 import { parseDictionary, ByteSequence, encodeBase64 } from '../lib/sfv.js';
 import { isRetention, compareRetention, durationSeconds } from '../lib/vocabulary.js';
-import { offerConflicts } from '../lib/terms.js';
+import { offerConflicts, userTermsProblems } from '../lib/terms.js';
 import { FALLBACK_PRESETS } from '../lib/vocabulary.js';
 import { agreedHeaderValue } from '../lib/constants.js';
 
@@ -60,5 +60,15 @@ test('match vectors: conflicts exactly as policy.CheckOffer reports them', () =>
     } else {
       assert.deepEqual(offers.flatMap((o) => offerConflicts(user, o)), c.conflicts, c.name);
     }
+  }
+});
+
+test('user-terms document vectors: the extension accepts exactly what policy.ParseUserTerms accepts', () => {
+  const cases = vectors('documents.json').filter((c) => c.parser === 'user' && c.doc !== undefined);
+  assert.ok(cases.length >= 6);
+  for (const c of cases) {
+    const problems = userTermsProblems(c.doc);
+    if (c.error === undefined) assert.deepEqual(problems, [], c.name);
+    else assert.ok(problems.some((p) => p.path === c.error), `${c.name}: ${JSON.stringify(problems)}`);
   }
 });
