@@ -82,6 +82,9 @@ func checkFile(path string) error {
 	}
 	head := make([]byte, pageHeaderSize+metaSize)
 	if n, _ := io.ReadFull(f, head); n < len(head) {
+		if n >= pageHeaderSize+4 && binary.LittleEndian.Uint32(head[pageHeaderSize:]) != boltMagic {
+			return corrupt("not a database file: it starts with %s, not a bbolt header", strconv.Quote(printable(head[:16])))
+		}
 		return corrupt("the file is only %d bytes, too short for a database header", size)
 	}
 	metas := []boltMeta{readMeta(head)}

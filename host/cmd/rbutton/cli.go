@@ -68,6 +68,8 @@ func exitErr(err error) int {
 	msg := err.Error()
 	if errors.As(err, &pe) {
 		msg = pe.Message
+	} else if advice := store.Advice(err); advice != "" {
+		msg += "; " + advice
 	}
 	if msg != "" {
 		msg = strings.ToLower(msg[:1]) + msg[1:]

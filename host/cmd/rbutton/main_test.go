@@ -42,6 +42,7 @@ func TestScripts(t *testing.T) {
 			"frame":    cmdFrame,
 			"rawframe": cmdRawFrame,
 			"unframe":  cmdUnframe,
+			"damage":   cmdDamage,
 		},
 	})
 }
@@ -119,4 +120,40 @@ func cmdUnframe(ts *testscript.TestScript, neg bool, args []string) {
 	if len(lines) > 0 {
 		ts.Stdout().Write([]byte(strings.Join(lines, "\n") + "\n"))
 	}
+}
+
+// damage KIND SRC DST writes to DST a copy of the database SRC damaged one
+// way: truncated (to half), empty, text, magic (both meta pages' magic
+// overwritten), checksum (both meta pages' checksums flipped).
+func cmdDamage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: damage KIND SRC DST")
+	}
+	b, err := os.ReadFile(ts.MkAbs(args[1]))
+	ts.Check(err)
+	if len(b) < 4*4096 {
+		ts.Fatalf("%s is too small to damage (%d bytes)", args[1], len(b))
+	}
+	// bbolt: page header 16 bytes, then the meta: magic at +0, page size
+	// at +8, checksum at +56.
+	pageSize := int(binary.LittleEndian.Uint32(b[16+8:]))
+	switch args[0] {
+	case "truncated":
+		b = b[:len(b)/2]
+	case "empty":
+		b = nil
+	case "text":
+		b = []byte("These are my notes, not a database.\n")
+	case "magic":
+		for _, off := range []int{16, pageSize + 16} {
+			binary.LittleEndian.PutUint32(b[off:], 0x12345678)
+		}
+	case "checksum":
+		for _, off := range []int{16 + 56, pageSize + 16 + 56} {
+			b[off] ^= 0xff
+		}
+	default:
+		ts.Fatalf("damage: unknown kind %q", args[0])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), b, 0o600))
 }
