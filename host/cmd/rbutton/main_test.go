@@ -2,18 +2,27 @@ package main
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"flag"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/rbutton/rbutton/host/framing"
+	"github.com/rbutton/rbutton/policy"
+	"github.com/rbutton/rbutton/site"
+	"github.com/rbutton/rbutton/site/demo"
 )
 
 var update = flag.Bool("update", false, "rewrite testscript golden sections")
@@ -43,6 +52,7 @@ func TestScripts(t *testing.T) {
 			"rawframe": cmdRawFrame,
 			"unframe":  cmdUnframe,
 			"damage":   cmdDamage,
+			"vendor":   cmdVendor,
 		},
 	})
 }
@@ -156,4 +166,98 @@ func cmdDamage(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("damage: unknown kind %q", args[0])
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[2]), b, 0o600))
+}
+
+// scriptVendors are the DNT-D sites cmdVendor started, by script and name.
+var (
+	scriptVendorsMu sync.Mutex
+	scriptVendors   = map[*testscript.TestScript]map[string]*scriptVendor{}
+)
+
+// scriptVendor is a real vendor (the site library) on a loopback port.
+type scriptVendor struct {
+	site.Store // a memory store, noting the records accepted
+	srv        *http.Server
+	mu         sync.Mutex
+	ids        []string // records accepted, in order
+}
+
+func (sv *scriptVendor) PutRecord(sr site.StoredRecord) error {
+	sv.mu.Lock()
+	if !slices.Contains(sv.ids, sr.Record.ID) {
+		sv.ids = append(sv.ids, sr.Record.ID)
+	}
+	sv.mu.Unlock()
+	return sv.Store.PutRecord(sr)
+}
+
+// vendor start NAME: serves a real vendor (the site library, with the demo
+// shop's basic offer) on a loopback port for the rest of the script; sets
+// $NAME to its origin and writes NAME-negotiate.bin, a negotiate frame for it.
+// vendor records NAME: prints one line per agreement the vendor accepted:
+// "<record id> in-force" or "<record id> ended-by-<user|site>".
+// vendor stop NAME: closes its port: the site becomes unreachable.
+func cmdVendor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: vendor start|records|stop NAME")
+	}
+	name := args[1]
+	scriptVendorsMu.Lock()
+	byName := scriptVendors[ts]
+	if byName == nil {
+		byName = map[string]*scriptVendor{}
+		scriptVendors[ts] = byName
+		ts.Defer(func() {
+			scriptVendorsMu.Lock()
+			defer scriptVendorsMu.Unlock()
+			for _, sv := range scriptVendors[ts] {
+				sv.srv.Close()
+			}
+			delete(scriptVendors, ts)
+		})
+	}
+	sv := byName[name]
+	scriptVendorsMu.Unlock()
+	if args[0] != "start" && sv == nil {
+		ts.Fatalf("vendor: no vendor %s started", name)
+	}
+	switch args[0] {
+	case "start":
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ts.Check(err)
+		origin := "http://" + ln.Addr().String()
+		_, priv, _ := ed25519.GenerateKey(nil)
+		sv = &scriptVendor{Store: site.NewMemoryStore()}
+		v, err := site.New(site.Config{Origin: origin, Controller: policy.Controller{Name: name, Contact: "privacy@" + name + ".test"},
+			PolicyURL: "https://" + name + ".test/privacy", Offers: []policy.Offer{demo.ShopBasic}, PrivateKey: priv, Store: sv})
+		ts.Check(err)
+		sv.srv = &http.Server{Handler: v.Handler()}
+		go sv.srv.Serve(ln)
+		scriptVendorsMu.Lock()
+		byName[name] = sv
+		scriptVendorsMu.Unlock()
+		ts.Setenv(name, origin)
+		_, _, digest := v.Terms()
+		frame, err := framing.Encode([]byte(fmt.Sprintf(`{"id":"n","type":"negotiate","params":{"site":%q,"advertisement":%q}}`,
+			origin, policy.ResponseHeaderValue(digest))))
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(name+"-negotiate.bin"), frame, 0o644))
+	case "records":
+		sv.mu.Lock()
+		ids := slices.Clone(sv.ids)
+		sv.mu.Unlock()
+		for _, id := range ids {
+			sr, err := sv.Store.GetRecord(id)
+			ts.Check(err)
+			state := "in-force"
+			if !sr.Ended.IsZero() {
+				state = "ended-by-" + sr.EndedBy
+			}
+			fmt.Fprintf(ts.Stdout(), "%s %s\n", id, state)
+		}
+	case "stop":
+		sv.srv.Close()
+	default:
+		ts.Fatalf("vendor: unknown subcommand %q", args[0])
+	}
 }
