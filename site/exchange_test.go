@@ -322,11 +322,21 @@ func TestTermsChangeMeansRenegotiation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, digest := ts.Terms()
+	// The old agreement is honoured for the grace period (PROTOCOL.md 14)
+	// while the agent renegotiates; the page advertises the new terms.
 	r := ts.page(t, nil, "/", agreedHeader(basicOffer))
-	if r.Header.Get("Tk") != "N" || !strings.Contains(r.Header.Get("DNT-D"), digest) {
-		t.Errorf("after the change: Tk %q, DNT-D %q (want N and %s)", r.Header.Get("Tk"), r.Header.Get("DNT-D"), digest)
+	if r.Header.Get("Tk") != "C" || !strings.Contains(r.Header.Get("DNT-D"), digest) {
+		t.Errorf("within the grace period: Tk %q, DNT-D %q (want C and %s)", r.Header.Get("Tk"), r.Header.Get("DNT-D"), digest)
 	}
-	before.Nonce = policy.NewNonce()
+	ts.Clock.Add(site.DefaultTermsGrace - time.Second)
+	if r := ts.page(t, nil, "/", agreedHeader(basicOffer)); r.Header.Get("Tk") != "C" {
+		t.Errorf("a second before the grace period ends: Tk %q", r.Header.Get("Tk"))
+	}
+	ts.Clock.Add(time.Second)
+	if r := ts.page(t, nil, "/", agreedHeader(basicOffer)); r.Header.Get("Tk") != "N" {
+		t.Errorf("after the grace period: Tk %q, want N", r.Header.Get("Tk"))
+	}
+	before.Nonce, before.Created = policy.NewNonce(), ts.Clock.Now()
 	e := errorOf(t, ts.propose(t, u.proposal(t, before)), 409, policy.CodeTermsChanged)
 	if e.TermsDigest != digest {
 		t.Errorf("409 names %s, want %s", e.TermsDigest, digest)
@@ -377,5 +387,37 @@ func TestConcurrentSameNonceDifferentBodies(t *testing.T) {
 	}
 	if accepted != 1 {
 		t.Errorf("%d proposals accepted, want exactly 1", accepted)
+	}
+}
+
+// TestTermsGrace: without a grace period the old digest gets Tk: N at once;
+// an offer that comes back is current again, not on grace.
+func TestTermsGrace(t *testing.T) {
+	t.Parallel()
+	ts := startSite(t, func(c *site.Config) { c.TermsGrace = -1 })
+	changed := basicOffer
+	changed.Terms.Retention = "P14D"
+	if err := ts.SetOffers([]policy.Offer{changed}); err != nil {
+		t.Fatal(err)
+	}
+	if r := ts.page(t, nil, "/", agreedHeader(basicOffer)); r.Header.Get("Tk") != "N" {
+		t.Errorf("no grace: Tk %q, want N", r.Header.Get("Tk"))
+	}
+
+	ts = startSite(t)
+	for _, offers := range [][]policy.Offer{{changed}, {basicOffer}, {changed}} {
+		if err := ts.SetOffers(offers); err != nil {
+			t.Fatal(err)
+		}
+		ts.Clock.Add(time.Hour)
+	}
+	// basic left the document 1 h ago (the second time): 23 h of grace remain.
+	ts.Clock.Add(site.DefaultTermsGrace - 2*time.Hour)
+	if r := ts.page(t, nil, "/", agreedHeader(basicOffer)); r.Header.Get("Tk") != "C" {
+		t.Errorf("Tk %q within the grace of basic's second removal", r.Header.Get("Tk"))
+	}
+	ts.Clock.Add(time.Hour)
+	if r := ts.page(t, nil, "/", agreedHeader(basicOffer)); r.Header.Get("Tk") != "N" {
+		t.Errorf("Tk %q after it", r.Header.Get("Tk"))
 	}
 }

@@ -24,6 +24,9 @@ const (
 	DefaultSessionCookie = "dntd_session"
 )
 
+// DefaultTermsGrace is the grace period PROTOCOL.md 14 recommends.
+const DefaultTermsGrace = 24 * time.Hour
+
 // Config is a vendor's DNT-D configuration, in Go.
 type Config struct {
 	// Origin is the site's origin, like "https://shop.example" (policy.ParseOrigin
@@ -60,6 +63,11 @@ type Config struct {
 	// RateLimit bounds the POST requests per client address; the zero value
 	// means DefaultRateLimit.
 	RateLimit RateLimit
+	// TermsGrace is how long after SetOffers removes or changes an offer its
+	// agreed digest is still honoured: Tk: C, and tracking and recording as
+	// it allows, while agents renegotiate (PROTOCOL.md 4, 14). Zero means
+	// DefaultTermsGrace; negative means none.
+	TermsGrace time.Duration
 }
 
 // ConfigError says what is wrong with a Config.
@@ -93,7 +101,11 @@ type Vendor struct {
 	raw    []byte
 	digest string
 	offers map[string]policy.Offer // by agreed digest
-	agreed map[string]AgreedTerms  // accepted user terms, by agreed digest
+	// previous are offers of earlier documents, by agreed digest, honoured
+	// until their grace period ends.
+	previous map[string]graceOffer
+	grace    time.Duration
+	agreed   map[string]AgreedTerms // accepted user terms, by agreed digest
 
 	limit *limiter
 
@@ -132,7 +144,10 @@ func New(cfg Config) (*Vendor, error) {
 	}
 	v := &Vendor{
 		origin: origin, priv: cfg.PrivateKey, store: cfg.Store, acceptUser: cfg.AcceptUserTerms,
-		sessionCookie: cfg.SessionCookie, now: cfg.Now, log: cfg.Log,
+		sessionCookie: cfg.SessionCookie, now: cfg.Now, log: cfg.Log, grace: cfg.TermsGrace,
+	}
+	if v.grace == 0 {
+		v.grace = DefaultTermsGrace
 	}
 	if v.store == nil {
 		v.store = NewMemoryStore()
@@ -191,6 +206,7 @@ func (v *Vendor) SetOffers(offers []policy.Offer) error {
 	}
 	v.mu.Lock()
 	old := v.digest
+	v.keepPrevious(v.offers, byDigest)
 	v.doc, v.raw, v.digest, v.offers = parsed, raw, policy.Digest(raw), byDigest
 	v.mu.Unlock()
 	if old != "" {
@@ -216,8 +232,38 @@ func (v *Vendor) PublicKey() string { return v.pubKey }
 // Store returns the vendor's store.
 func (v *Vendor) Store() Store { return v.store }
 
-// recognise returns the terms agreed under digest, if the vendor knows them:
-// one of its current offers, or user terms it accepted.
+// graceOffer is an offer of an earlier terms document, honoured until.
+type graceOffer struct {
+	offer policy.Offer
+	until time.Time
+}
+
+// keepPrevious puts the offers of the outgoing document (old) that the new
+// one (cur) no longer has under the grace period, and forgets those whose
+// grace has ended or that are current again. Callers hold v.mu.
+func (v *Vendor) keepPrevious(old, cur map[string]policy.Offer) {
+	now := v.now()
+	if v.previous == nil {
+		v.previous = map[string]graceOffer{}
+	}
+	for d, g := range v.previous {
+		if _, current := cur[d]; current || !now.Before(g.until) {
+			delete(v.previous, d)
+		}
+	}
+	if v.grace <= 0 {
+		return
+	}
+	for d, o := range old {
+		if _, current := cur[d]; !current {
+			v.previous[d] = graceOffer{o, now.Add(v.grace)}
+		}
+	}
+}
+
+// recognise returns the terms agreed under digest, if the vendor honours
+// them (PROTOCOL.md 4): one of its current offers, user terms it accepted,
+// or an offer of an earlier document within its grace period.
 func (v *Vendor) recognise(digest string) (offer string, t *AgreedTerms) {
 	if digest == "" {
 		return "", nil
@@ -229,6 +275,9 @@ func (v *Vendor) recognise(digest string) (offer string, t *AgreedTerms) {
 	}
 	if a, ok := v.agreed[digest]; ok {
 		return "", &a
+	}
+	if g, ok := v.previous[digest]; ok && v.now().Before(g.until) {
+		return g.offer.ID, &AgreedTerms{Terms: g.offer.Terms, Obligations: g.offer.Obligations}
 	}
 	return "", nil
 }
