@@ -56,8 +56,12 @@ func (v *Vendor) RecordFor(recordID string, item policy.DataItem) error {
 // 410 ended. The agent learns of it when it next asks.
 func (v *Vendor) End(recordID, reason string) error {
 	v.exchange.Lock()
-	defer v.exchange.Unlock()
-	return v.end(recordID, "site", "ended by the site: "+reason)
+	err := v.end(recordID, "site", "ended by the site: "+reason)
+	v.exchange.Unlock()
+	if err == nil {
+		v.notifyEnded(recordID, "site")
+	}
+	return err
 }
 
 // end marks the record ended. Callers hold v.exchange.
@@ -166,7 +170,12 @@ func (v *Vendor) serveDataReturn(w http.ResponseWriter, r *http.Request) {
 				linked = " (linked this browser session)"
 			}
 		}
-		items, err := v.items(rel, req.Record)
+		more, err := v.hookItems(sr)
+		if err != nil {
+			v.logf("← data-return record=%s  → cannot gather the items: %v", short(req.Record), err)
+			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot gather its data", "")
+		}
+		items, err := v.items(rel, req.Record, more)
 		if err != nil {
 			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot read its data", "")
 		}
@@ -186,12 +195,14 @@ func (v *Vendor) serveDataReturn(w http.ResponseWriter, r *http.Request) {
 
 // items gathers a relationship's items, oldest first, at most the 1000
 // newest (the data-return document's limit), but always with the
-// "agreement" item of the record asked about (PROTOCOL.md 13.1).
-func (v *Vendor) items(rel, record string) ([]policy.DataItem, error) {
+// "agreement" item of the record asked about (PROTOCOL.md 13.1). more
+// (what Config.Items answered) joins the store's items.
+func (v *Vendor) items(rel, record string, more []policy.DataItem) ([]policy.DataItem, error) {
 	items, err := v.store.Items(relSubject(rel))
 	if err != nil {
 		return nil, err
 	}
+	items = append(items, more...)
 	sessions, err := v.store.Sessions(rel)
 	if err != nil {
 		return nil, err
@@ -253,18 +264,25 @@ func (v *Vendor) serveEnd(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v.exchange.Lock()
-	defer v.exchange.Unlock()
-	ans := v.signed(body, policy.RequestEnd, func(req *policy.SignedRequest, _ StoredRecord) answer {
-		if err := v.end(req.Record, "user", "ended by the user"); err != nil {
-			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot end the relationship", "")
-		}
-		return jsonAnswer(http.StatusOK, policy.EndAnswer{V: policy.Version, Status: policy.StatusEnded, Record: req.Record})
-	})
+	ended := "" // the record this request ended, for the Ended hook
+	ans := func() answer {
+		v.exchange.Lock()
+		defer v.exchange.Unlock()
+		return v.signed(body, policy.RequestEnd, func(req *policy.SignedRequest, _ StoredRecord) answer {
+			if err := v.end(req.Record, "user", "ended by the user"); err != nil {
+				return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot end the relationship", "")
+			}
+			ended = req.Record
+			return jsonAnswer(http.StatusOK, policy.EndAnswer{V: policy.Version, Status: policy.StatusEnded, Record: req.Record})
+		})
+	}()
 	if ans.status != http.StatusOK {
 		v.logf("← end → %s", firstLine(ans.body))
 	}
 	ans.write(w)
+	if ended != "" {
+		v.notifyEnded(ended, "user")
+	}
 }
 
 func firstLine(b []byte) string {

@@ -53,6 +53,16 @@ type Config struct {
 	// agrees to (each is kept, and held in memory); past it, user terms it
 	// does not already hold are refused. Zero means DefaultMaxUserTerms.
 	MaxUserTerms int
+	// Items, if set, is asked during every data return for the items the
+	// site holds about the relationship outside the Store (an application
+	// that files them in its own database); they are returned with the
+	// Store's. An error fails the data return (500), rather than hand back
+	// less than the site holds.
+	Items func(Relationship) ([]policy.DataItem, error)
+	// Ended, if set, is told after a relationship ended, by "user" (an end
+	// request) or "site" (Vendor.End), so the application can stop using
+	// and delete what it holds.
+	Ended func(rel Relationship, by string)
 	// SessionCookie names the first-party cookie set for visitors whose
 	// agreement permits tracking; "" means DefaultSessionCookie, "-" none.
 	SessionCookie string
@@ -90,6 +100,8 @@ type Vendor struct {
 	store         Store
 	acceptUser    func(policy.Terms, policy.Obligations) bool
 	maxUserTerms  int
+	itemsHook     func(Relationship) ([]policy.DataItem, error)
+	endedHook     func(Relationship, string)
 	sessionCookie string
 	sessionKey    []byte // keys the MAC of session ids (issuedSession)
 	now           func() time.Time
@@ -145,6 +157,7 @@ func New(cfg Config) (*Vendor, error) {
 	v := &Vendor{
 		origin: origin, priv: cfg.PrivateKey, store: cfg.Store, acceptUser: cfg.AcceptUserTerms,
 		sessionCookie: cfg.SessionCookie, now: cfg.Now, log: cfg.Log, grace: cfg.TermsGrace,
+		itemsHook: cfg.Items, endedHook: cfg.Ended,
 	}
 	if v.grace == 0 {
 		v.grace = DefaultTermsGrace
