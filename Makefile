@@ -12,9 +12,10 @@ BIN      := bin
 
 all: build
 
-## build: the agent (bin/rbutton) and the demo vendors (bin/rbutton-demo-sites)
+## build: the agent (bin/rbutton), the sidecar (bin/rbutton-vendor) and the demo vendors (bin/rbutton-demo-sites)
 build:
 	$(GO) build -o $(BIN)/rbutton ./host/cmd/rbutton
+	$(GO) build -o $(BIN)/rbutton-vendor ./site/cmd/rbutton-vendor
 	$(GO) build -o $(BIN)/rbutton-demo-sites ./site/cmd/rbutton-demo-sites
 
 ## test: everything — Go tests, short fuzzing, extension unit tests, real browsers

@@ -3,6 +3,7 @@ module github.com/rbutton/rbutton
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/dunglas/httpsfv v1.1.2
 	github.com/go-playground/validator/v10 v10.30.6
 	github.com/gowebpki/jcs v1.0.2

@@ -38,6 +38,10 @@ type Config struct {
 	PolicyURL  string
 	// Offers are the terms the vendor proposes, most private first by custom.
 	Offers []policy.Offer
+	// LastUpdate is the terms document's lastUpdate; zero means when New
+	// runs. Processes serving one site must agree on it (and on the rest of
+	// the document), or each publishes a different terms digest.
+	LastUpdate time.Time
 	// Endpoints default to DefaultAgreementPath, DefaultDataReturnPath and
 	// DefaultEndPath.
 	Endpoints policy.Endpoints
@@ -179,7 +183,7 @@ func New(cfg Config) (*Vendor, error) {
 	v.sessionKey = sessionMACKey(cfg.PrivateKey)
 	v.pubKey = policy.EncodeKey(cfg.PrivateKey.Public().(ed25519.PublicKey))
 	v.base = policy.TermsDocument{V: policy.Version, Controller: cfg.Controller, Policy: cfg.PolicyURL, PublicKey: v.pubKey, Endpoints: ep}
-	if err := v.SetOffers(cfg.Offers); err != nil {
+	if err := v.setOffers(cfg.Offers, cfg.LastUpdate); err != nil {
 		return nil, err
 	}
 	agreed, err := v.store.AllAgreedTerms()
@@ -194,9 +198,14 @@ func New(cfg Config) (*Vendor, error) {
 // (new digest, lastUpdate now). Agents notice the new digest in the DNT-D
 // header and renegotiate; proposals against the old digest get 409
 // terms_changed. Invalid offers leave the current document in place.
-func (v *Vendor) SetOffers(offers []policy.Offer) error {
+func (v *Vendor) SetOffers(offers []policy.Offer) error { return v.setOffers(offers, time.Time{}) }
+
+func (v *Vendor) setOffers(offers []policy.Offer, lastUpdate time.Time) error {
+	if lastUpdate.IsZero() {
+		lastUpdate = v.now()
+	}
 	doc := v.base
-	doc.LastUpdate = v.now().UTC().Truncate(time.Second)
+	doc.LastUpdate = lastUpdate.UTC().Truncate(time.Second)
 	doc.Offers = offers
 	raw, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
