@@ -66,3 +66,26 @@ func TestCheckAll(t *testing.T) {
 		t.Errorf("broken manifest: %+v", c)
 	}
 }
+
+// TestWindowsRegistrationsAreOwn: on Windows no two browsers share a
+// registry key or a manifest, so installing or uninstalling one (Brave,
+// Vivaldi) never rewrites or removes another's (Chrome's).
+func TestWindowsRegistrationsAreOwn(t *testing.T) {
+	t.Parallel()
+	keys, dirs := map[string]string{}, map[string]string{}
+	for _, b := range windowsLocations(`C:\Users\u\AppData\Local`, `C:\Users\u\AppData\Roaming`) {
+		if b.RegistryKey == "" {
+			t.Errorf("%s has no registry key", b.Name)
+		}
+		if other, dup := keys[b.RegistryKey]; dup {
+			t.Errorf("%s and %s share the registry key %s", b.Name, other, b.RegistryKey)
+		}
+		if other, dup := dirs[b.ManifestDir]; dup {
+			t.Errorf("%s and %s share the manifest directory %s", b.Name, other, b.ManifestDir)
+		}
+		keys[b.RegistryKey], dirs[b.ManifestDir] = b.Name, b.Name
+	}
+	if len(keys) != len(BrowserNames) {
+		t.Errorf("%d Windows registrations for %d browsers", len(keys), len(BrowserNames))
+	}
+}

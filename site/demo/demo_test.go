@@ -87,7 +87,8 @@ func termsOf(t *testing.T, origin string) (*policy.TermsDocument, string) {
 	return doc, policy.Digest(b)
 }
 
-// TestDefaultPresetAgainstVendors checks the fixed expectations of CONTRACT.md.
+// TestDefaultPresetAgainstVendors checks the fixed expectations the package
+// comment states and the browser scenarios rely on.
 func TestDefaultPresetAgainstVendors(t *testing.T) {
 	sites, origins, _ := serve(t, "")
 	user, _ := policy.Preset(policy.DefaultPreset)

@@ -1,6 +1,6 @@
 // Package demo holds the demo vendors of rbutton-demo-sites: their DNT-D
-// configurations and their small HTML sites. The vendors are fixed by
-// CONTRACT.md so that the extension and browser tests can rely on them:
+// configurations and their small HTML sites. The vendors are fixed so that
+// the extension and browser tests (extension/e2e) can rely on them:
 // the default user terms (preset "analytics") accept the shop and the
 // changing site (before and after each change) and conflict with the news
 // site on purposes.

@@ -19,7 +19,7 @@ import (
 	"github.com/rbutton/rbutton/host/store"
 )
 
-// chromiumPath is Debian's Chromium (CONTRACT: /usr/bin/chromium).
+// chromiumPath is Debian's Chromium, the browser the e2e tests use too.
 var chromiumPath = "/usr/bin/chromium"
 
 // browserResult is what bench/browser/overhead.mjs prints.

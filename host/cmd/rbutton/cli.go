@@ -195,12 +195,16 @@ func cmdInstall(args []string, remove bool) int {
 		for _, r := range res {
 			fmt.Printf("%-9s %s: %s\n", r.Browser, r.Status, r.Manifest)
 		}
-		if len(res) == 0 && err == nil && !remove {
-			fmt.Println("no browser profile found; name one with --browser")
-		}
 	}
 	if err != nil {
 		return exitErr(err)
+	}
+	if len(res) == 0 && !remove {
+		// Nothing was installed: saying so and exiting 0 would leave a
+		// script, or a person, believing r-button works.
+		errorf("install: no browser profile found, so nothing was installed; name the browser: --browser %s (or --user-data-dir DIR for a Chromium profile elsewhere)",
+			strings.Join(install.BrowserNames, "|"))
+		return 1
 	}
 	return 0
 }

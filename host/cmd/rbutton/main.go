@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -22,6 +21,11 @@ import (
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
+
+// afterStdoutReserved is nil in the binary; the tests' noisy variant of it
+// (main_test.go) prints to stdout here, as a library might, to show that
+// nothing but frames reaches the browser.
+var afterStdoutReserved func()
 
 // isHostMode reports whether args are a browser's native-messaging launch.
 func isHostMode(args []string) bool {
@@ -59,11 +63,8 @@ func hostMain(args []string) int {
 		errorf("cannot reserve stdout for frames: %v", err)
 		return 1
 	}
-	if os.Getenv("RBUTTON_TESTONLY_NOISE") != "" {
-		// Stray prints, as a library or a panic might make: they must not
-		// reach the frame stream.
-		fmt.Println("noise from fmt.Println")
-		os.NewFile(1, "fd1").Write([]byte("noise written to fd 1\n"))
+	if afterStdoutReserved != nil {
+		afterStdoutReserved()
 	}
 	log, closeLog := openLog()
 	defer closeLog()

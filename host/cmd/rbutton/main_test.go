@@ -30,6 +30,15 @@ var update = flag.Bool("update", false, "rewrite testscript golden sections")
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"rbutton": func() { os.Exit(run(os.Args[1:])) },
+		// rbutton-noisy is rbutton with stray writes to stdout once the
+		// host has reserved it for frames, as a library or a panic might make.
+		"rbutton-noisy": func() {
+			afterStdoutReserved = func() {
+				fmt.Println("noise from fmt.Println")
+				os.NewFile(1, "fd1").Write([]byte("noise written to fd 1\n"))
+			}
+			os.Exit(run(os.Args[1:]))
+		},
 	})
 }
 
