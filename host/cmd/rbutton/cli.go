@@ -414,6 +414,17 @@ func cmdTerms(args []string) int {
 		if err != nil {
 			return exitErr(err)
 		}
+		if problems := checkTermsFile(b); len(problems) > 0 {
+			name := fs.Arg(0)
+			if name == "-" {
+				name = "<stdin>"
+			}
+			for _, p := range problems {
+				errorf("%s:%s", name, p)
+			}
+			errorf("terms set: %d problem(s) in %s; your terms are unchanged", len(problems), name)
+			return 1
+		}
 		var res agent.TermsSetResult
 		if err := call(proto.TypeTermsSet, proto.TermsSetParams{Terms: b}, &res); err != nil {
 			return exitErr(err)
