@@ -24,6 +24,7 @@ var (
 	exampleUserSeed = seq(0x20, 32)
 	exampleNonce    = b64.EncodeToString(seq(0xa0, 16))
 	exampleReqNonce = b64.EncodeToString(seq(0xb0, 16))
+	exampleDetNonce = b64.EncodeToString(seq(0xc0, 16))
 	exampleCreated  = time.Date(2026, 11, 24, 13, 0, 0, 0, time.UTC)
 	exampleSite     = "https://shop.example"
 )
@@ -105,21 +106,33 @@ func exampleFiles(t testing.TB) map[string][]byte {
 	dataReturn := DataReturn{V: 1, Record: rec.ID, Controller: doc.Controller, Generated: req.Created.Add(time.Second),
 		Items: []DataItem{{Type: "page-view", Time: exampleCreated.Add(2 * time.Second), Data: map[string]string{"path": "/"}}}}
 	hashed, _ := chain[0].HashedBytes()
+	detReq := SignedRequest{V: 1, Type: RequestDetails, Record: rec.ID, Nonce: exampleDetNonce, Created: exampleCreated.Add(20 * time.Minute),
+		Details: &Details{Email: "ada@example.org"}}
+	if err := SignRequest(&detReq, userPriv); err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyRequest(detReq, userPub); err != nil {
+		t.Fatal(err)
+	}
+	detSigned, _ := RequestSignedBytes(detReq)
 	return map[string][]byte{
-		"testdata/protocol/terms.json":              termsBytes,
-		"testdata/protocol/response-headers.txt":    []byte("Content-Type: text/html; charset=utf-8\n" + ResponseHeader + ": " + ResponseHeaderValue(Digest(termsBytes)) + "\nTk: N\nVary: DNT, Sec-GPC, Sec-DNT-D\n"),
-		"testdata/protocol/request-headers.txt":     []byte("DNT: 1\nSec-GPC: 1\n" + RequestHeader + ": " + RequestHeaderValue("") + "\n"),
-		"testdata/protocol/agreement-signed.txt":    signed,
-		"testdata/protocol/proposal.json":           marshalIndent(t, Proposal{V: 1, Type: "proposal", Agreement: a, UserSignature: userSig}),
-		"testdata/protocol/accepted.json":           marshalIndent(t, Answer{V: 1, Status: StatusAccepted, Record: &rec}),
-		"testdata/protocol/record.json":             marshalIndent(t, rec),
-		"testdata/protocol/event-hashed.txt":        hashed,
-		"testdata/protocol/event.json":              marshalIndent(t, chain[0]),
-		"testdata/protocol/agreed-headers.txt":      []byte("DNT: 1\nSec-GPC: 1\n" + RequestHeader + ": " + RequestHeaderValue(AgreedDigest(a.Terms, a.Obligations)) + "\n"),
-		"testdata/protocol/agreed-response.txt":     []byte(ResponseHeader + ": " + ResponseHeaderValue(Digest(termsBytes)) + "\nTk: C\nVary: DNT, Sec-GPC, Sec-DNT-D\n"),
-		"testdata/protocol/data-request.json":       marshalIndent(t, req),
-		"testdata/protocol/data-request-signed.txt": reqSigned,
-		"testdata/protocol/data-return.json":        marshalIndent(t, dataReturn),
+		"testdata/protocol/details-request.json":       marshalIndent(t, detReq),
+		"testdata/protocol/details-request-signed.txt": detSigned,
+		"testdata/protocol/details-answer.json":        marshalIndent(t, DetailsAnswer{V: 1, Status: "updated", Record: rec.ID, Fields: []string{DetailEmail}}),
+		"testdata/protocol/terms.json":                 termsBytes,
+		"testdata/protocol/response-headers.txt":       []byte("Content-Type: text/html; charset=utf-8\n" + ResponseHeader + ": " + ResponseHeaderValue(Digest(termsBytes)) + "\nTk: N\nVary: DNT, Sec-GPC, Sec-DNT-D\n"),
+		"testdata/protocol/request-headers.txt":        []byte("DNT: 1\nSec-GPC: 1\n" + RequestHeader + ": " + RequestHeaderValue("") + "\n"),
+		"testdata/protocol/agreement-signed.txt":       signed,
+		"testdata/protocol/proposal.json":              marshalIndent(t, Proposal{V: 1, Type: "proposal", Agreement: a, UserSignature: userSig}),
+		"testdata/protocol/accepted.json":              marshalIndent(t, Answer{V: 1, Status: StatusAccepted, Record: &rec}),
+		"testdata/protocol/record.json":                marshalIndent(t, rec),
+		"testdata/protocol/event-hashed.txt":           hashed,
+		"testdata/protocol/event.json":                 marshalIndent(t, chain[0]),
+		"testdata/protocol/agreed-headers.txt":         []byte("DNT: 1\nSec-GPC: 1\n" + RequestHeader + ": " + RequestHeaderValue(AgreedDigest(a.Terms, a.Obligations)) + "\n"),
+		"testdata/protocol/agreed-response.txt":        []byte(ResponseHeader + ": " + ResponseHeaderValue(Digest(termsBytes)) + "\nTk: C\nVary: DNT, Sec-GPC, Sec-DNT-D\n"),
+		"testdata/protocol/data-request.json":          marshalIndent(t, req),
+		"testdata/protocol/data-request-signed.txt":    reqSigned,
+		"testdata/protocol/data-return.json":           marshalIndent(t, dataReturn),
 	}
 }
 

@@ -14,6 +14,9 @@ const (
 const (
 	RequestDataReturn = "data-return"
 	RequestEnd        = "end"
+	// RequestDetails carries the user's details to a site that may hold them
+	// (PROTOCOL.md, "Details update").
+	RequestDetails = "details"
 )
 
 // MaxProposals bounds the proposals an agent sends in one negotiation, in
@@ -47,15 +50,18 @@ type ErrorDocument struct {
 	TermsDigest string `json:"termsDigest,omitempty" validate:"omitempty,digest"`
 }
 
-// SignedRequest asks a site for a data return or to end a relationship. It
+// SignedRequest asks a site for a data return, to end a relationship, or to
+// take the user's details. It
 // is authenticated by the relationship's user key (SignRequest).
 type SignedRequest struct {
-	V         int       `json:"v" validate:"eq=1"`
-	Type      string    `json:"type" validate:"required,oneof=data-return end"`
-	Record    string    `json:"record" validate:"required,digest"`
-	Nonce     string    `json:"nonce" validate:"required,nonce"`
-	Created   time.Time `json:"created" validate:"required,utctime"`
-	Signature string    `json:"signature,omitempty" validate:"required,signature"`
+	V       int       `json:"v" validate:"eq=1"`
+	Type    string    `json:"type" validate:"required,oneof=data-return end details"`
+	Record  string    `json:"record" validate:"required,digest"`
+	Nonce   string    `json:"nonce" validate:"required,nonce"`
+	Created time.Time `json:"created" validate:"required,utctime"`
+	// Details is present exactly in a details request.
+	Details   *Details `json:"details,omitempty"`
+	Signature string   `json:"signature,omitempty" validate:"required,signature"`
 }
 
 // DataItem is one thing a site holds about the user.

@@ -145,8 +145,30 @@ func (a *Answer) Validate() error {
 // Validate applies the checks ParseErrorDocument applies.
 func (e *ErrorDocument) Validate() error { return validateStruct(e) }
 
-// Validate applies the checks ParseSignedRequest applies (not the signature).
-func (r *SignedRequest) Validate() error { return validateStruct(r) }
+// Validate applies the checks ParseSignedRequest applies (not the
+// signature): details are present exactly in a details request.
+func (r *SignedRequest) Validate() error {
+	if err := validateStruct(r); err != nil {
+		return err
+	}
+	switch {
+	case r.Type == RequestDetails && r.Details == nil:
+		return pathErr("details", ErrMissing, "is required in a details request")
+	case r.Type != RequestDetails && r.Details != nil:
+		return pathErr("details", ErrInvalidValue, "is allowed only in a details request")
+	case r.Details != nil:
+		if err := r.Details.Validate(); err != nil {
+			if pe, ok := err.(*ParseError); ok {
+				return &ParseError{Path: joinPath("details", pe.Path), Err: pe.Err}
+			}
+			return err
+		}
+		if len(r.Details.Fields()) == 0 {
+			return pathErr("details", ErrMissing, "must carry at least one detail")
+		}
+	}
+	return nil
+}
 
 // Validate applies the checks ParseDataReturn applies.
 func (d *DataReturn) Validate() error { return validateStruct(d) }

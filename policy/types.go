@@ -55,6 +55,8 @@ type Endpoints struct {
 	Agreement  string `json:"agreement" validate:"required,max=200,abspath"`
 	DataReturn string `json:"dataReturn,omitempty" validate:"omitempty,max=200,abspath"`
 	End        string `json:"end" validate:"required,max=200,abspath"`
+	// Details is where a site takes the user's details (optional).
+	Details string `json:"details,omitempty" validate:"omitempty,max=200,abspath"`
 }
 
 // TermsDocument is served at the well-known URI (WellKnownPath).
@@ -128,12 +130,17 @@ const (
 	// EventCompliance: a page of an agreed site did something the agreement
 	// does not allow (PROTOCOL.md 12); Detail holds the evidence.
 	EventCompliance = "compliance"
+	// The user's details: first given to a site, an update it took, and an
+	// update that did not reach it (refused or unreachable; retried).
+	EventDetailsShared  = "details-shared"
+	EventDetailsUpdated = "details-updated"
+	EventDetailsFailed  = "details-failed"
 )
 
 // Event is one link of a relationship's hash-chained history.
 type Event struct {
 	Seq       int       `json:"seq" validate:"min=0"`
-	Type      string    `json:"type" validate:"required,oneof=negotiated renegotiated conflict terms-changed data-returned ended withdrawn proffered compliance"`
+	Type      string    `json:"type" validate:"required,oneof=negotiated renegotiated conflict terms-changed data-returned ended withdrawn proffered compliance details-shared details-updated details-failed"`
 	Time      time.Time `json:"time" validate:"required,utctime"`
 	Agreement string    `json:"agreement,omitempty" validate:"omitempty,digest"`
 	Detail    string    `json:"detail,omitempty" validate:"omitempty,max=1000"`

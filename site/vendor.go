@@ -19,6 +19,9 @@ const (
 	DefaultEndPath        = "/.well-known/dnt-d/end"
 	// DefaultMaxUserTerms is Config.MaxUserTerms's default.
 	DefaultMaxUserTerms = 10_000
+	// DefaultDetailsPath is the details endpoint, advertised only when
+	// Config.Details is set.
+	DefaultDetailsPath = "/.well-known/dnt-d/details"
 	// DefaultSessionCookie is the first-party cookie the middleware sets for
 	// visitors whose agreement permits tracking (Config.SessionCookie).
 	DefaultSessionCookie = "dntd_session"
@@ -82,6 +85,11 @@ type Config struct {
 	// it allows, while agents renegotiate (PROTOCOL.md 4, 14). Zero means
 	// DefaultTermsGrace; negative means none.
 	TermsGrace time.Duration
+	// Details, if set, is where the vendor's own system (its CRM) takes the
+	// details a user gives it or updates (PROTOCOL.md, "Details update").
+	// Setting it advertises the details endpoint. An error refuses the
+	// update; the user's agent records the refusal.
+	Details func(DetailsUpdate) error
 }
 
 // ConfigError says what is wrong with a Config.
@@ -110,6 +118,7 @@ type Vendor struct {
 	sessionKey    []byte // keys the MAC of session ids (issuedSession)
 	now           func() time.Time
 	log           func(string)
+	details       func(DetailsUpdate) error
 	base          policy.TermsDocument // without offers and lastUpdate
 
 	mu     sync.RWMutex // guards the terms below and agreed
@@ -151,8 +160,16 @@ func New(cfg Config) (*Vendor, error) {
 	if ep.End == "" {
 		ep.End = DefaultEndPath
 	}
+	if cfg.Details == nil {
+		ep.Details = ""
+	} else if ep.Details == "" {
+		ep.Details = DefaultDetailsPath
+	}
 	seen := map[string]string{policy.WellKnownPath: "the terms document"}
-	for _, p := range []struct{ name, path string }{{"Endpoints.Agreement", ep.Agreement}, {"Endpoints.DataReturn", ep.DataReturn}, {"Endpoints.End", ep.End}} {
+	for _, p := range []struct{ name, path string }{{"Endpoints.Agreement", ep.Agreement}, {"Endpoints.DataReturn", ep.DataReturn}, {"Endpoints.End", ep.End}, {"Endpoints.Details", ep.Details}} {
+		if p.path == "" {
+			continue
+		}
 		if other, dup := seen[p.path]; dup {
 			return nil, &ConfigError{p.name, fmt.Errorf("path %s is already used by %s", p.path, other)}
 		}
@@ -161,7 +178,7 @@ func New(cfg Config) (*Vendor, error) {
 	v := &Vendor{
 		origin: origin, priv: cfg.PrivateKey, store: cfg.Store, acceptUser: cfg.AcceptUserTerms,
 		sessionCookie: cfg.SessionCookie, now: cfg.Now, log: cfg.Log, grace: cfg.TermsGrace,
-		itemsHook: cfg.Items, endedHook: cfg.Ended,
+		itemsHook: cfg.Items, endedHook: cfg.Ended, details: cfg.Details,
 	}
 	if v.grace == 0 {
 		v.grace = DefaultTermsGrace
@@ -318,6 +335,12 @@ func (v *Vendor) Handler() http.Handler {
 			v.serveDataReturn(w, r)
 		case ep.End:
 			v.serveEnd(w, r)
+		case ep.Details:
+			if ep.Details == "" {
+				writeError(w, http.StatusNotFound, policy.CodeNotFound, "no DNT-D endpoint here", "")
+				return
+			}
+			v.serveDetails(w, r)
 		default:
 			writeError(w, http.StatusNotFound, policy.CodeNotFound, "no DNT-D endpoint here", "")
 		}
@@ -331,8 +354,12 @@ func (v *Vendor) Handler() http.Handler {
 // document (PROTOCOL.md 10.7), not the mux's plain-text one.
 func (v *Vendor) Mount(mux *http.ServeMux) {
 	ep := v.base.Endpoints
-	for path, h := range map[string]http.HandlerFunc{policy.WellKnownPath: v.serveTerms, ep.Agreement: v.serveAgreement,
-		ep.DataReturn: v.serveDataReturn, ep.End: v.serveEnd} {
+	handlers := map[string]http.HandlerFunc{policy.WellKnownPath: v.serveTerms, ep.Agreement: v.serveAgreement,
+		ep.DataReturn: v.serveDataReturn, ep.End: v.serveEnd}
+	if ep.Details != "" {
+		handlers[ep.Details] = v.serveDetails
+	}
+	for path, h := range handlers {
 		for _, m := range mountMethods {
 			mux.HandleFunc(m+" "+path, h)
 		}
@@ -347,7 +374,8 @@ var mountMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, htt
 // isProtocolPath reports whether path is one of the vendor's DNT-D endpoints.
 func (v *Vendor) isProtocolPath(path string) bool {
 	ep := v.base.Endpoints
-	return path == policy.WellKnownPath || path == ep.Agreement || path == ep.DataReturn || path == ep.End
+	return path == policy.WellKnownPath || path == ep.Agreement || path == ep.DataReturn || path == ep.End ||
+		(ep.Details != "" && path == ep.Details)
 }
 
 func (v *Vendor) serveTerms(w http.ResponseWriter, r *http.Request) {

@@ -426,6 +426,13 @@ type Export struct {
 	// the MyTerms agreements the user proffered.
 	SiteChecks map[string]store.SiteCheck  `json:"siteChecks"`
 	Proffers   map[string][]policy.Proffer `json:"proffers"`
+	// Records holds every record each relationship ever had; Returns every
+	// data return kept; Profile the user's details; Shares what each site
+	// holds of them.
+	Records map[string][]store.KeptRecord `json:"records"`
+	Returns map[string][]store.KeptReturn `json:"returns"`
+	Profile *store.Profile                `json:"profile"`
+	Shares  map[string]store.Share        `json:"shares"`
 }
 
 // PublicKey is the exported view of a site's pairwise key.
@@ -484,8 +491,10 @@ func ExportAll(db *store.DB, now time.Time) (*Export, error) {
 		for site, k := range keys {
 			ex.Keys[site] = PublicKey{Public: policy.EncodeKey(k.Public), Created: k.Created}
 		}
-		ex.Backoff, err = tx.Backoffs()
-		return err
+		if ex.Backoff, err = tx.Backoffs(); err != nil {
+			return err
+		}
+		return exportMine(tx, ex)
 	})
 	return ex, err
 }

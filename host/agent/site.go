@@ -120,6 +120,12 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 		if prior != nil {
 			rel.Since = prior.Since
 			rel.Record = prior.Record // kept as evidence; only state "agreed" means it is in force
+			if prior.Record != nil {
+				// Every record the relationship had stays showable.
+				if err := tx.PutRecord(site, *prior.Record, prior.Updated); err != nil {
+					return err
+				}
+			}
 			if prior.TermsDigest != "" && prior.TermsDigest != out.Digest {
 				detail := fmt.Sprintf("site terms changed from %s to %s", prior.TermsDigest, out.Digest)
 				if _, err := tx.AppendEvent(site, policy.Event{Type: policy.EventTermsChanged, Time: now, Detail: detail}); err != nil {
@@ -136,6 +142,9 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 			typ := policy.EventNegotiated
 			if prior != nil && prior.Record != nil {
 				typ = policy.EventRenegotiated
+			}
+			if err := tx.PutRecord(site, *out.Record, now); err != nil {
+				return err
 			}
 			rel.State, rel.Record, rel.Verified, rel.Offer = store.StateAgreed, out.Record, true, out.Offer
 			rel.AgreedDigest = policy.AgreedDigest(out.Record.Agreement.Terms, out.Record.Agreement.Obligations)
@@ -255,7 +264,7 @@ func (a *Agent) dataFetch(ctx context.Context, raw json.RawMessage) (any, error)
 		}
 		return nil, err
 	}
-	return a.dataReturned(site, rel.Record.ID, dr)
+	return a.dataReturned(site, rel.Record.ID, ViaHost, dr)
 }
 
 // dataRequest handles data.request {site}: it signs a data-return request
@@ -298,20 +307,7 @@ func (a *Agent) dataAccept(_ context.Context, raw json.RawMessage) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return a.dataReturned(site, rel.Record.ID, dr)
-}
-
-// dataReturned records a data return in the site's history.
-func (a *Agent) dataReturned(site, recordID string, dr *policy.DataReturn) (*policy.DataReturn, error) {
-	err := a.DB.Update(func(tx *store.Tx) error {
-		_, err := tx.AppendEvent(site, policy.Event{Type: policy.EventDataReturned, Time: a.now(),
-			Agreement: recordID, Detail: fmt.Sprintf("%d item(s) returned", len(dr.Items))})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return dr, nil
+	return a.dataReturned(site, rel.Record.ID, ViaBrowser, dr)
 }
 
 // relationshipEnd handles relationship.end {site}. The relationship ends

@@ -50,6 +50,13 @@ const (
 	TypeSiteView         = "site.view"
 	TypeSiteCheck        = "site.check"
 	TypeMyTermsProffer   = "myterms.proffer"
+	// What the user keeps: data returns, every record, their own details.
+	TypeDataGet      = "data.get"
+	TypeRecordsGet   = "records.get"
+	TypeProfileGet   = "profile.get"
+	TypeProfileSet   = "profile.set"
+	TypeProfileShare = "profile.share"
+	TypeProfilePush  = "profile.push"
 )
 
 // Types lists every message type, in the order hello reports them.
@@ -58,6 +65,7 @@ var Types = []string{
 	TypeTermsGet, TypeTermsSet, TypeExceptionSet, TypeExceptionClear,
 	TypeRelationshipEnd, TypeHistoryGet, TypeDataFetch, TypeDataRequest,
 	TypeDataAccept, TypeExport, TypeChanges, TypeSiteView, TypeSiteCheck, TypeMyTermsProffer,
+	TypeDataGet, TypeRecordsGet, TypeProfileGet, TypeProfileSet, TypeProfileShare, TypeProfilePush,
 }
 
 // Error codes. Stable: add new ones, never rename (PROTOCOL.md, section 20,
@@ -76,6 +84,7 @@ const (
 	CodeInvalidSite          = "invalid_site"
 	CodeInvalidTerms         = "invalid_terms"
 	CodeInvalidAdvertisement = "invalid_advertisement"
+	CodeInvalidDetails       = "invalid_details"
 	// Store.
 	CodeBusy             = "busy"
 	CodeStoreCorrupt     = "store_corrupt"
@@ -86,6 +95,7 @@ const (
 	CodeNoAgreement  = "no_agreement"
 	CodeNotSupported = "not_supported"
 	CodeNotOffered   = "not_offered"
+	CodeNotAllowed   = "not_allowed"
 	// Site.
 	CodeSiteUnreachable         = "site_unreachable"
 	CodeSiteTimeout             = "site_timeout"
@@ -107,6 +117,8 @@ const (
 // Codes lists every error code, for the documentation test and for tools.
 var Codes = []string{
 	CodeFrameTooLarge, CodeInvalidFrame, CodeInvalidJSON, CodeInvalidRequest, CodeUnknownType, CodeInvalidParams, CodeResponseTooLarge, CodeInternal, CodeInvalidSite, CodeInvalidTerms, CodeInvalidAdvertisement, CodeBusy, CodeStoreCorrupt, CodeStoreNewerSchema, CodeStoreError, CodeNotFound, CodeNoAgreement, CodeNotSupported, CodeNotOffered, CodeSiteUnreachable, CodeSiteTimeout, CodeSiteTooLarge, CodeSiteRedirect, CodeSiteInvalidTerms, CodeSiteTermsMismatch, CodeSiteBadSignature, CodeSiteCrossOriginEndpoint, CodeSiteInsecure, CodeSitePrivateAddress, CodeSiteBackoff, CodeSiteRefused, CodeSiteProtocolError, CodeSiteInvalidResponse,
+	CodeFrameTooLarge, CodeInvalidFrame, CodeInvalidJSON, CodeInvalidRequest, CodeUnknownType, CodeInvalidParams, CodeResponseTooLarge, CodeInternal, CodeInvalidSite, CodeInvalidTerms, CodeInvalidAdvertisement, CodeBusy, CodeStoreCorrupt, CodeStoreNewerSchema, CodeStoreError, CodeNotFound, CodeNoAgreement, CodeNotSupported, CodeSiteUnreachable, CodeSiteTimeout, CodeSiteTooLarge, CodeSiteRedirect, CodeSiteInvalidTerms, CodeSiteTermsMismatch, CodeSiteBadSignature, CodeSiteCrossOriginEndpoint, CodeSiteInsecure, CodeSitePrivateAddress, CodeSiteBackoff, CodeSiteRefused, CodeSiteProtocolError, CodeSiteInvalidResponse,
+	CodeInvalidDetails, CodeNotAllowed,
 }
 
 // Error is an error reply's body. It is also a Go error, so handlers
@@ -261,6 +273,17 @@ type (
 		ContentType string `json:"contentType"`
 		Body        string `json:"body"`
 	}
+	// ProfileSetParams is for profile.set: the user's details, parsed
+	// strictly by policy.ParseDetails.
+	ProfileSetParams struct {
+		Details json.RawMessage `json:"details" validate:"required"`
+	}
+	// ProfileShareParams is for profile.share: the details to give the
+	// site (detail names); empty means every detail its agreement allows.
+	ProfileShareParams struct {
+		Site   string   `json:"site" validate:"required,max=300"`
+		Fields []string `json:"fields,omitempty" validate:"max=5"`
+	}
 	// ChangesParams is for changes: the generation the caller last saw.
 	ChangesParams struct {
 		Since *uint64 `json:"since" validate:"required"`
@@ -292,6 +315,7 @@ var fieldCodes = map[string]string{
 	"advertisement": CodeInvalidAdvertisement,
 	"body":          CodeInvalidParams,
 	"since":         CodeInvalidParams,
+	"details":       CodeInvalidDetails,
 }
 
 var validate = func() *validator.Validate {

@@ -407,7 +407,8 @@ func (t *Tx) PutBackoff(site string, b Backoff) error {
 func (t *Tx) ClearBackoff(site string) error { return t.del(bucketBackoff, site) }
 
 // Forget deletes everything stored about site: relationship, history,
-// exception, key, backoff and site check. It reports whether anything was there.
+// exception, key, backoff, site check, kept records and data returns, and
+// what it holds of the user's details. It reports whether anything was there.
 func (t *Tx) Forget(site string) (bool, error) {
 	found := false
 	for _, b := range [][]byte{bucketRelationships, bucketExceptions, bucketKeys, bucketBackoff, bucketSiteChecks, bucketProffers} {
@@ -426,6 +427,11 @@ func (t *Tx) Forget(site string) (bool, error) {
 			return found, err
 		}
 	}
+	mine, err := t.forgetMine(site)
+	if err != nil {
+		return found, err
+	}
+	found = found || mine
 	if found {
 		return found, t.Bump()
 	}

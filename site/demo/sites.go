@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +44,9 @@ type Site struct {
 type Sites struct {
 	List     []*Site
 	Changing *Changing
-	closers  []func() error
+	// ShopCRM is where the shop keeps the details its customers give it.
+	ShopCRM *CRM
+	closers []func() error
 }
 
 // Close closes the vendors' stores.
@@ -86,8 +90,12 @@ func Build(o Options) (*Sites, error) {
 		if o.Log != nil {
 			cfg.Log = func(line string) { o.Log(name, line) }
 		}
+		if name == "shop" {
+			cfg.Details = s.ShopCRM.Take
+		}
 		return site.New(cfg)
 	}
+	s.ShopCRM = &CRM{byRel: map[string]policy.Details{}}
 
 	shop, err := newVendor("shop", o.ShopPort, "Demo Shop Ltd", []policy.Offer{ShopBasic, ShopPlus}, nil)
 	if err != nil {
@@ -107,7 +115,7 @@ func Build(o Options) (*Sites, error) {
 	s.Changing = &Changing{vendor: changing, version: 1, log: o.Log}
 	plain := &plainSite{}
 	s.List = []*Site{
-		{Name: "shop", Vendor: shop, Handler: shopHandler(shop)},
+		{Name: "shop", Vendor: shop, Handler: shopHandler(shop, s.ShopCRM)},
 		{Name: "news", Vendor: news, Handler: newsHandler(news)},
 		{Name: "changing", Vendor: changing, Handler: changingHandler(s.Changing)},
 		{Name: "plain", Handler: plain.handler()},
@@ -130,9 +138,60 @@ func recordView(v *site.Vendor, r *http.Request, title string) {
 // ---- shop ----
 
 var shopTheme = theme{Name: "Demo Shop", Tagline: "Boots, scarves and other sensible things", Accent: "#2f5fd0", Mark: "DS",
-	Nav: []link{{"/", "Shop"}, {"/product/boots", "Boots"}, {"/basket", "Basket"}}}
+	Nav: []link{{"/", "Shop"}, {"/product/boots", "Boots"}, {"/basket", "Basket"}, {"/account", "Your account"}}}
 
-func shopHandler(v *site.Vendor) http.Handler {
+// CRM is the demo shop's customer records: the details customers gave it
+// through their r-button (site.Config.Details), by relationship.
+type CRM struct {
+	mu    sync.Mutex
+	byRel map[string]policy.Details
+}
+
+// Take is the shop's details hook: it keeps the newest value of each detail.
+func (c *CRM) Take(u site.DetailsUpdate) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.byRel[u.Relationship]
+	n := u.Details
+	if n.Name != "" {
+		d.Name = n.Name
+	}
+	if n.Email != "" {
+		d.Email = n.Email
+	}
+	if n.Address != "" {
+		d.Address = n.Address
+	}
+	if n.Phone != "" {
+		d.Phone = n.Phone
+	}
+	if n.Preferences != nil {
+		d.Preferences = n.Preferences
+	}
+	c.byRel[u.Relationship] = d
+	return nil
+}
+
+// For returns the details of the customer whose browser session r carries:
+// the relationship that session was linked to by a data return (PROTOCOL.md
+// 13.1). ok is false when the visitor is not a known customer.
+func (c *CRM) For(v *site.Vendor, r *http.Request) (policy.Details, bool) {
+	s := site.SignalsFrom(r.Context())
+	if s.Session == "" {
+		return policy.Details{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for rel, d := range c.byRel {
+		sessions, err := v.Store().Sessions(rel)
+		if err == nil && slices.Contains(sessions, s.Session) {
+			return d, true
+		}
+	}
+	return policy.Details{}, false
+}
+
+func shopHandler(v *site.Vendor, crm *CRM) http.Handler {
 	mux := http.NewServeMux()
 	v.Mount(mux)
 	page := func(title string, body template.HTML) http.HandlerFunc {
@@ -166,6 +225,22 @@ and only if your r-button agreed to it.</p>
 		// only when the visitor's agreement gave them a session.
 		v.Record(r, policy.DataItem{Type: "purchase", Data: map[string]string{"item": "walking boots", "price": "EUR 89"}})
 		http.Redirect(w, r, "/basket?bought=1", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
+		recordView(v, r, "Your account")
+		body := `<p id="no-details">We hold none of your details. Your r-button can give them to us, if your agreement allows it.</p>`
+		if d, ok := crm.For(v, r); ok {
+			var b strings.Builder
+			b.WriteString(`<p>The details you gave us through your r-button (updated by it when you change them):</p><dl id="details">`)
+			for _, f := range policy.DetailFields {
+				if val := d.Get(f); val != "" {
+					fmt.Fprintf(&b, `<dt>%s</dt><dd id="detail-%s">%s</dd>`, f, f, template.HTMLEscapeString(val))
+				}
+			}
+			b.WriteString(`</dl>`)
+			body = b.String()
+		}
+		render(w, r, shopTheme, true, "Your account", template.HTML(body))
 	})
 	mux.HandleFunc("GET /privacy", page("Privacy policy", `<p>Demo Shop Ltd processes data only as agreed through DNT-D.
 See <a href="/.well-known/dnt-d">our machine-readable terms</a>.</p>`))

@@ -35,7 +35,14 @@ const usage = `Usage:
     rbutton terms [show [--json] | set FILE]
     rbutton forget SITE
     rbutton compact
-    rbutton export > FILE
+    rbutton data [--json] [--last N] SITE
+    rbutton records [--json] SITE [RECORD-ID]
+    rbutton verify [--json] [SITE]
+    rbutton profile [show [--json]]
+    rbutton profile set [--no-push] FIELD=VALUE... | --file FILE
+    rbutton profile share [--json] SITE [FIELD...]
+    rbutton profile push [--all]
+    rbutton export [--format rbutton|27560] > FILE
     rbutton import FILE
     rbutton version
 
@@ -53,6 +60,14 @@ Examples:
     $ rbutton show https://shop.example
     $ rbutton terms set my-terms.json
     $ rbutton export > agreements.json
+    $ rbutton export --format 27560 > consent-records.json
+    $ rbutton verify
+    $ rbutton profile set email=me@example.org
+    $ rbutton profile share https://shop.example email
+
+Details: name, email, address, phone, pref.KEY (e.g. pref.language=en). A
+site receives a detail only when you share it and its agreement allows it;
+when you change one, every site holding it is sent the update.
 
 Files: the database is $RBUTTON_DB (default: <config dir>/rbutton/rbutton.db);
 the log is $RBUTTON_LOG (default: <cache dir>/rbutton/rbutton.log).
@@ -99,6 +114,14 @@ func cli(args []string) int {
 		return cmdDoctor(rest)
 	case "list", "show", "history", "export":
 		return cmdQuery(cmd, rest)
+	case "data":
+		return cmdData(rest)
+	case "records":
+		return cmdRecords(rest)
+	case "verify":
+		return cmdVerify(rest)
+	case "profile":
+		return cmdProfile(rest)
 	case "terms":
 		return cmdTerms(rest)
 	case "forget":
@@ -249,7 +272,12 @@ func call(typ string, params any, dst any) error {
 func cmdQuery(cmd string, args []string) int {
 	fs := newFlags(cmd)
 	asJSON := fs.Bool("json", false, "")
+	format := fs.String("format", "rbutton", "")
 	if !parseFlags(fs, args) {
+		return 2
+	}
+	if *format != "rbutton" && (cmd != "export" || *format != "27560") {
+		errorf("%s: unknown format %q (want rbutton or 27560)", cmd, *format)
 		return 2
 	}
 	needSite := cmd == "show" || cmd == "history"
@@ -324,6 +352,9 @@ func cmdQuery(cmd string, args []string) int {
 			return 1
 		}
 	case "export":
+		if *format == "27560" {
+			return export27560()
+		}
 		var ex json.RawMessage
 		if err := call(proto.TypeExport, struct{}{}, &ex); err != nil {
 			return exitErr(err)
@@ -607,7 +638,7 @@ func cmdImport(args []string) int {
 				return err
 			}
 		}
-		return nil
+		return importMine(tx, ex)
 	})
 	if err != nil {
 		return exitErr(err)
@@ -675,6 +706,9 @@ func parseExport(b []byte) (*agent.Export, error) {
 		if err := policy.VerifyChain(ex.Histories[site]); err != nil {
 			return nil, fmt.Errorf("histories[%s]: %v", site, err)
 		}
+	}
+	if err := checkMine(&ex); err != nil {
+		return nil, err
 	}
 	return &ex, nil
 }

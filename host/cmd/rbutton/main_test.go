@@ -57,11 +57,14 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"frame":    cmdFrame,
-			"rawframe": cmdRawFrame,
-			"unframe":  cmdUnframe,
-			"damage":   cmdDamage,
-			"vendor":   cmdVendor,
+			"frame":     cmdFrame,
+			"rawframe":  cmdRawFrame,
+			"unframe":   cmdUnframe,
+			"damage":    cmdDamage,
+			"vendor":    cmdVendor,
+			"crmvendor": cmdCRMVendor,
+			"tamper":    cmdTamper,
+			"truncate":  cmdTruncate,
 		},
 	})
 }
