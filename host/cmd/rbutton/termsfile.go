@@ -431,4 +431,3 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
-
