@@ -55,7 +55,11 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if !p.Force && prior != nil && sameTerms(prior.MyTerms, user) {
+	// An agreement withdrawn because the user's terms changed is negotiated
+	// again at the next visit (PROTOCOL.md 14), even when the terms in force
+	// are those it was made under (the user changed them back).
+	withdrawn := prior != nil && prior.State == store.StateEnded && prior.EndedBy == store.EndedByWithdrawal
+	if !p.Force && prior != nil && !withdrawn && sameTerms(prior.MyTerms, user) {
 		// Nothing changed on either side: no request to the site.
 		if prior.TermsDigest == digest && prior.State != store.StateError {
 			return prior, nil
@@ -346,7 +350,7 @@ func (a *Agent) relationshipEnd(ctx context.Context, raw json.RawMessage) (any, 
 		if cur == nil {
 			return proto.Errorf(proto.CodeNotFound, "relationship with %s was forgotten meanwhile", site)
 		}
-		cur.State, cur.AgreedDigest, cur.Updated, cur.Error = store.StateEnded, "", now, siteErr
+		cur.State, cur.AgreedDigest, cur.Updated, cur.Error, cur.EndedBy = store.StateEnded, "", now, siteErr, store.EndedByUser
 		if _, err := tx.AppendEvent(site, policy.Event{Type: policy.EventEnded, Time: now, Agreement: rel.Record.ID, Detail: detail}); err != nil {
 			return err
 		}

@@ -76,7 +76,7 @@ func (a *Agent) recheck(tx *store.Tx, site, why string) ([]stopped, error) {
 		if exception {
 			detail = truncate("exception for this site: "+detail, 1000)
 		}
-		s, err := a.stop(tx, r, policy.EventWithdrawn, detail, now)
+		s, err := a.stop(tx, r, store.EndedByWithdrawal, policy.EventWithdrawn, detail, now)
 		if err != nil {
 			return nil, err
 		}
@@ -86,14 +86,15 @@ func (a *Agent) recheck(tx *store.Tx, site, why string) ([]stopped, error) {
 }
 
 // stop ends r locally inside tx and returns what endWithSites needs.
-func (a *Agent) stop(tx *store.Tx, r store.Relationship, event, detail string, now time.Time) (stopped, error) {
+// endedBy is store.EndedByWithdrawal or store.EndedBySite.
+func (a *Agent) stop(tx *store.Tx, r store.Relationship, endedBy, event, detail string, now time.Time) (stopped, error) {
 	s := stopped{site: r.Site, doc: r.SiteTerms, record: r.Record.ID}
 	if k, err := tx.Key(r.Site); err != nil {
 		return s, err
 	} else if k != nil {
 		s.key = k.Private
 	}
-	r.State, r.AgreedDigest, r.Updated, r.Error = store.StateEnded, "", now, nil
+	r.State, r.AgreedDigest, r.Updated, r.Error, r.EndedBy = store.StateEnded, "", now, nil, endedBy
 	if _, err := tx.AppendEvent(r.Site, policy.Event{Type: event, Time: now, Agreement: r.Record.ID, Detail: detail}); err != nil {
 		return s, err
 	}
@@ -202,7 +203,7 @@ func (a *Agent) siteEnded(site, recordID string, cause error) error {
 		if err != nil || cur == nil || cur.State != store.StateAgreed || cur.Record == nil || cur.Record.ID != recordID {
 			return err
 		}
-		if _, err := a.stop(tx, *cur, policy.EventEnded, truncate("ended by the site: "+pe.Message, 1000), now); err != nil {
+		if _, err := a.stop(tx, *cur, store.EndedBySite, policy.EventEnded, truncate("ended by the site: "+pe.Message, 1000), now); err != nil {
 			return err
 		}
 		cur, err = tx.Relationship(site)
@@ -227,7 +228,7 @@ func (a *Agent) Forget(ctx context.Context, site string) (*Withdrawn, bool, erro
 			return err
 		}
 		if r != nil && r.State == store.StateAgreed && r.Record != nil {
-			s, err := a.stop(tx, *r, policy.EventWithdrawn, "the user asked to forget this site", a.now().Truncate(time.Second))
+			s, err := a.stop(tx, *r, store.EndedByWithdrawal, policy.EventWithdrawn, "the user asked to forget this site", a.now().Truncate(time.Second))
 			if err != nil {
 				return err
 			}

@@ -130,6 +130,16 @@ func TestTermsSetWithdraws(t *testing.T) {
 	if len(again.Withdrawn) != 0 {
 		t.Errorf("second terms.set withdrew %+v", again.Withdrawn)
 	}
+	if got.EndedBy != store.EndedByWithdrawal {
+		t.Errorf("endedBy = %q", got.EndedBy)
+	}
+	// Terms changed back: the next visit negotiates again (a withdrawn
+	// agreement is not one the user ended), and agrees anew.
+	mustCall[TermsSetResult](t, a, proto.TypeTermsSet, map[string]any{"terms": mustPreset(t, "analytics")})
+	re := mustCall[store.Relationship](t, a, proto.TypeNegotiate, shop.negotiateParams())
+	if re.State != store.StateAgreed || re.Record.ID == rec.Record.ID {
+		t.Errorf("after the terms changed back: state %s, record %s (old %s)", re.State, re.Record.ID, rec.Record.ID)
+	}
 }
 
 // TestExceptionsWithdraw: a stricter exception for one site, and clearing a

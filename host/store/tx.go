@@ -82,7 +82,22 @@ type Relationship struct {
 	Offer        *policy.Offer         `json:"offer"`
 	Conflicts    []policy.Conflict     `json:"conflicts"`
 	Error        *RelationshipError    `json:"error"`
+	// EndedBy says, for state ended, who ended it: EndedByUser,
+	// EndedByWithdrawal or EndedBySite.
+	EndedBy string `json:"endedBy,omitempty"`
 }
+
+// Who ended a relationship (Relationship.EndedBy).
+const (
+	// EndedByUser: the user ended it (relationship.end). It stays ended
+	// until the user's terms change or they ask to renegotiate.
+	EndedByUser = "user"
+	// EndedByWithdrawal: the user's terms changed so that it no longer fit,
+	// or they forgot the site. The next visit negotiates again.
+	EndedByWithdrawal = "withdrawn"
+	// EndedBySite: the site answered 404 not_found or 410 ended.
+	EndedBySite = "site"
+)
 
 // RelationshipError is the last site-side failure worth showing the user
 // (for example the site's answer to an end request).
