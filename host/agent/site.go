@@ -261,11 +261,7 @@ func (a *Agent) dataFetch(ctx context.Context, raw json.RawMessage) (any, error)
 	}
 	dr, err := a.Client.DataReturn(ctx, site, rel.SiteTerms, rel.Record.ID, priv)
 	if err != nil {
-		if code := negotiate.SiteCode(err); code == policy.CodeNotFound || code == policy.CodeEnded {
-			if serr := a.siteEnded(site, rel.Record.ID, err); serr != nil {
-				a.Log.Warn().Err(serr).Str("site", site).Msg("recording that the site ended the relationship")
-			}
-		}
+		a.siteAnswered(site, rel.Record.ID, err)
 		return nil, err
 	}
 	return a.dataReturned(site, rel.Record.ID, ViaHost, dr)
@@ -306,6 +302,12 @@ func (a *Agent) dataAccept(_ context.Context, raw json.RawMessage) (any, error) 
 	rel, _, err := a.agreed(site)
 	if err != nil {
 		return nil, err
+	}
+	if p.Status != 0 {
+		if err := negotiate.CheckAnswer(p.Status, p.ContentType, []byte(p.Body)); err != nil {
+			a.siteAnswered(site, rel.Record.ID, err)
+			return nil, err
+		}
 	}
 	dr, err := negotiate.CheckDataReturn([]byte(p.Body), rel.Record.ID)
 	if err != nil {

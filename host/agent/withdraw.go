@@ -192,6 +192,17 @@ func (a *Agent) endWithSite(ctx context.Context, s stopped) Withdrawn {
 	return w
 }
 
+// siteAnswered ends the relationship locally when err is the site's 404
+// not_found or 410 ended (siteEnded); other errors change nothing.
+func (a *Agent) siteAnswered(site, recordID string, err error) {
+	if code := negotiate.SiteCode(err); code != policy.CodeNotFound && code != policy.CodeEnded {
+		return
+	}
+	if serr := a.siteEnded(site, recordID, err); serr != nil {
+		a.Log.Warn().Err(serr).Str("site", site).Msg("recording that the site ended the relationship")
+	}
+}
+
 // siteEnded records that the site answered a data-return or end request
 // for the agreement in force with 404 not_found or 410 ended: it holds no
 // agreement, so none is in force (PROTOCOL.md 10.6).

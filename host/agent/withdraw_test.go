@@ -349,3 +349,39 @@ func TestChangesAndSiteView(t *testing.T) {
 type rawJSON string
 
 func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
+
+// TestDataAcceptChecksTheBrowsersAnswer: the extension passes on the status
+// and media type of the answer it got; the host checks them as its own, and
+// a 410 from the site (sent from the browser) ends the relationship.
+func TestDataAcceptChecksTheBrowsersAnswer(t *testing.T) {
+	t.Parallel()
+	v := newVendor(t, basicOffer)
+	a := newAgent(t)
+	rel := mustCall[store.Relationship](t, a, proto.TypeNegotiate, v.negotiateParams())
+	accept := func(status int, ctype, body string) *proto.Error {
+		_, perr := call(t, a, proto.TypeDataAccept, map[string]any{"site": v.origin, "status": status, "contentType": ctype, "body": body})
+		return perr
+	}
+	dataReturn := fmt.Sprintf(`{"v":1,"record":%q,"controller":{"name":"V","contact":"c@v.test"},"generated":"2026-01-01T00:00:00Z","items":[]}`, rel.Record.ID)
+	if perr := accept(200, "application/json", dataReturn); perr == nil || perr.Code != proto.CodeSiteProtocolError {
+		t.Errorf("200 as application/json: %v, want site_protocol_error", perr)
+	}
+	if perr := accept(200, policy.MediaType+"; charset=utf-8", dataReturn); perr != nil {
+		t.Errorf("a good answer: %v", perr)
+	}
+	if perr := accept(500, "text/html", "<h1>oops</h1>"); perr == nil || perr.Code != proto.CodeSiteProtocolError {
+		t.Errorf("500 as HTML: %v, want site_protocol_error", perr)
+	}
+	if relationship(t, a, v.origin).State != store.StateAgreed {
+		t.Fatal("a failed data return ended the relationship")
+	}
+	before := generation(t, a)
+	perr := accept(410, policy.MediaType, `{"v":1,"error":"ended","message":"the relationship was ended by the site"}`)
+	if perr == nil || perr.Code != proto.CodeSiteRefused {
+		t.Errorf("410: %v, want site_refused", perr)
+	}
+	got := relationship(t, a, v.origin)
+	if got.State != store.StateEnded || got.EndedBy != store.EndedBySite || got.AgreedDigest != "" || generation(t, a) <= before {
+		t.Errorf("after a 410: %s by %q, digest %q", got.State, got.EndedBy, got.AgreedDigest)
+	}
+}

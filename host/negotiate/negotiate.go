@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -352,6 +353,22 @@ func siteError(resp *response) error {
 		return e
 	}
 	return errorf(proto.CodeSiteProtocolError, "site answered %d without a valid error document", resp.status)
+}
+
+// CheckAnswer checks an answer to a request the extension sent itself (a
+// data-return request from data.request) as the client checks its own: a
+// 200 with the DNT-D media type is nil; anything else is the error the
+// client would have returned (its SiteCode set for an error document).
+func CheckAnswer(status int, contentType string, body []byte) error {
+	ct, _, _ := mime.ParseMediaType(contentType)
+	resp := &response{status: status, ctype: ct, body: body}
+	if status != http.StatusOK {
+		return siteError(resp)
+	}
+	if ct != policy.MediaType {
+		return errorf(proto.CodeSiteProtocolError, "data-return answer has media type %q, not %s", ct, policy.MediaType)
+	}
+	return nil
 }
 
 // SignedRequest builds a signed data-return or end request for recordID

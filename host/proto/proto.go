@@ -262,9 +262,17 @@ type (
 	}
 	// DataAcceptParams is for data.accept: Body is the site's answer to a
 	// data-return request built by data.request, exactly as received.
+	//
+	// Status and ContentType, when given, are the HTTP status and
+	// Content-Type the site answered with: the host then checks them as it
+	// checks its own requests' answers (PROTOCOL.md 10.6, 10.7), and a 404
+	// not_found or 410 ended ends the relationship. Without them the body is
+	// taken as a 200 answer.
 	DataAcceptParams struct {
-		Site string `json:"site" validate:"required,max=300"`
-		Body string `json:"body" validate:"required,max=65536"`
+		Site        string `json:"site" validate:"required,max=300"`
+		Body        string `json:"body" validate:"required,max=65536"`
+		Status      int    `json:"status,omitempty" validate:"omitempty,min=100,max=599"`
+		ContentType string `json:"contentType,omitempty" validate:"max=256"`
 	}
 	// DataRequest is data.request's result: a signed data-return request
 	// for the extension to POST to URL with the site's own cookies.
@@ -315,6 +323,8 @@ var fieldCodes = map[string]string{
 	"advertisement": CodeInvalidAdvertisement,
 	"body":          CodeInvalidParams,
 	"since":         CodeInvalidParams,
+	"status":        CodeInvalidParams,
+	"contentType":   CodeInvalidParams,
 	"details":       CodeInvalidDetails,
 }
 
