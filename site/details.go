@@ -40,30 +40,31 @@ func (v *Vendor) serveDetails(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v.exchange.Lock()
-	defer v.exchange.Unlock()
-	ans := v.signed(body, policy.RequestDetails, v.takeDetails)
+	ans := v.signed(body, policy.RequestDetails, nil, v.takeDetails)
 	if ans.status != http.StatusOK {
 		v.logf("← details → %s", firstLine(ans.body))
 	}
 	ans.write(w)
 }
 
-// takeDetails answers an authenticated details request. Callers hold v.exchange.
-func (v *Vendor) takeDetails(req *policy.SignedRequest, sr StoredRecord) answer {
+// takeDetails answers an authenticated details request, inside the exchange
+// that stores its nonce: Config.Details runs there, so that a retry of the
+// same body gets the stored answer rather than a second call. err is a
+// store failure only.
+func (v *Vendor) takeDetails(tx Tx, req *policy.SignedRequest, sr StoredRecord) (answer, error) {
 	a := sr.Record.Agreement
 	allowed := policy.AllowedDetails(a.Terms)
 	fields := req.Details.Fields()
 	for _, f := range fields {
 		if !slices.Contains(allowed, f) {
 			msg := fmt.Sprintf("details.%s: the agreement (identity %s, contact %s) does not allow this site to hold it", f, a.Terms.Identity, a.Terms.Contact)
-			return errorAnswer(http.StatusBadRequest, policy.CodeInvalid, msg, "")
+			return errorAnswer(http.StatusBadRequest, policy.CodeInvalid, msg, ""), nil
 		}
 	}
 	rel := a.UserKey
-	sessions, err := v.store.Sessions(rel)
+	sessions, err := tx.Sessions(rel)
 	if err != nil {
-		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot read its sessions", "")
+		return answer{}, err
 	}
 	now := v.now().UTC().Truncate(time.Second)
 	upd := DetailsUpdate{Record: req.Record, Relationship: rel, Details: *req.Details, Sessions: sessions, Received: now}
@@ -72,7 +73,7 @@ func (v *Vendor) takeDetails(req *policy.SignedRequest, sr StoredRecord) answer 
 		if len(msg) > 900 {
 			msg = msg[:900]
 		}
-		return errorAnswer(http.StatusUnprocessableEntity, policy.CodeInvalid, "the site did not take the details: "+msg, "")
+		return errorAnswer(http.StatusUnprocessableEntity, policy.CodeInvalid, "the site did not take the details: "+msg, ""), nil
 	}
 	data := map[string]string{}
 	for _, f := range fields {
@@ -82,12 +83,12 @@ func (v *Vendor) takeDetails(req *policy.SignedRequest, sr StoredRecord) answer 
 		}
 		data[f] = val
 	}
-	if err := v.store.AddItem(relSubject(rel), policy.DataItem{Type: "details", Time: now, Data: data}); err != nil {
-		v.logf("cannot file details item: %v", err)
+	if err := tx.AddItem(relSubject(rel), policy.DataItem{Type: "details", Time: now, Data: data}); err != nil {
+		return answer{}, err
 	}
-	if err := v.appendHistory(rel, policy.Event{Type: policy.EventDetailsUpdated, Time: now, Agreement: req.Record, Detail: "took " + strings.Join(fields, ", ")}); err != nil {
-		v.logf("cannot record details in history: %v", err)
+	if _, err := appendEvent(tx, rel, nil, policy.Event{Type: policy.EventDetailsUpdated, Time: now, Agreement: req.Record, Detail: "took " + strings.Join(fields, ", ")}); err != nil {
+		return answer{}, err
 	}
 	v.logf("← details record=%s → took %s", short(req.Record), strings.Join(fields, ", "))
-	return jsonAnswer(http.StatusOK, policy.DetailsAnswer{V: policy.Version, Status: "updated", Record: req.Record, Fields: fields})
+	return jsonAnswer(http.StatusOK, policy.DetailsAnswer{V: policy.Version, Status: "updated", Record: req.Record, Fields: fields}), nil
 }

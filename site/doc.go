@@ -38,6 +38,10 @@
 // issued are recorded under or linked to a relationship.
 //
 // The Store interface holds the site's side; NewMemoryStore is for examples
-// and tests, OpenBoltStore keeps everything in one bbolt file, and a site
-// can implement Store over its own database.
+// and tests, the boltstore package keeps everything in one bbolt file, the
+// pgstore package in PostgreSQL shared by any number of vendor processes,
+// and a site can implement Store over its own database. The vendor takes
+// no lock of its own: each decision is one Store.Exchange, atomic and
+// serialised per relationship by the store, so visitors are answered in
+// parallel as far as the store allows.
 package site

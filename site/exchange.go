@@ -158,30 +158,22 @@ func (v *Vendor) serveAgreement(w http.ResponseWriter, r *http.Request) {
 // (malformed, invalid), the nonce cache (the stored answer, or replay), then
 // policy.CheckProposal (site and key, terms digest, freshness, signature,
 // offer) and the decision.
+//
+// The checks cost CPU only and run before any store transaction; the nonce
+// cache is read, and the decision written with the nonce that remembers
+// it, in one Store.Exchange on the proposer's relationship.
 func (v *Vendor) propose(body []byte) answer {
 	p, err := policy.ParseProposal(body)
 	if err != nil {
 		v.logf("← proposal: rejected: %v", err)
 		return parseFailure(err)
 	}
-	v.exchange.Lock()
-	defer v.exchange.Unlock()
 	now := v.now()
 	bodyDigest := policy.Digest(body)
 	v.forgetNonces(now)
-	prev, seen, err := v.store.GetNonce("proposal:" + p.Agreement.Nonce)
-	if err != nil {
-		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the proposal", "")
-	}
-	if seen {
-		if prev.BodyDigest == bodyDigest {
-			v.logf("← proposal offer=%s from key=%s (retry) → same answer", offerName(p.Agreement.Offer), short(p.Agreement.UserKey))
-			return answer{prev.Status, prev.Answer}
-		}
-		v.logf("← proposal from key=%s → replay (nonce reused)", short(p.Agreement.UserKey))
-		return errorAnswer(http.StatusBadRequest, policy.CodeReplay, "this nonce was already used with a different proposal", "")
-	}
+	key := "proposal:" + p.Agreement.Nonce
 	doc, _, digest := v.Terms()
+	var checked *answer // the answer of a failed check
 	if err := policy.CheckProposal(p, v.origin, doc, digest, now); err != nil {
 		code := policy.WireErrorCode(err)
 		if code == "" {
@@ -192,26 +184,65 @@ func (v *Vendor) propose(body []byte) answer {
 			td = digest
 		}
 		ans := errorAnswer(policy.HTTPStatus(code), code, err.Error(), td)
+		checked = &ans
 		v.logf("← proposal offer=%s from key=%s  → %s: %v", offerName(p.Agreement.Offer), short(p.Agreement.UserKey), code, err)
 		// Only answers given after the signature verified take the nonce
-		// (10.3): unknown_offer is the one check that follows it.
-		if code == policy.CodeUnknownOffer {
-			v.rememberAnswer(p.Agreement.Nonce, bodyDigest, ans, p.Agreement.Created)
+		// (10.3): unknown_offer is the one check that follows it. Any
+		// other failure only reads the nonce cache, outside a transaction.
+		if code != policy.CodeUnknownOffer {
+			if prev, seen, err := v.store.GetNonce(key); err != nil {
+				return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot check the nonce", "")
+			} else if seen {
+				return v.seenAnswer(p, prev, bodyDigest)
+			}
+			return ans
 		}
-		return ans
 	}
-	ans, summary := v.decide(p, doc, now)
-	v.logf("← proposal offer=%s from key=%s  → %s", offerName(p.Agreement.Offer), short(p.Agreement.UserKey), summary)
-	v.rememberAnswer(p.Agreement.Nonce, bodyDigest, ans, p.Agreement.Created)
+	var (
+		ans     answer
+		summary string
+		agreed  *AgreedTerms
+	)
+	err = v.store.Exchange(p.Agreement.UserKey, func(tx Tx) error {
+		ans, summary, agreed = answer{}, "", nil
+		prev, seen, err := tx.GetNonce(key)
+		if err != nil {
+			return err
+		}
+		if seen {
+			ans = v.seenAnswer(p, prev, bodyDigest)
+			return nil
+		}
+		if checked != nil {
+			ans = *checked
+		} else if ans, summary, agreed, err = v.decide(tx, p, doc, now); err != nil {
+			return err
+		}
+		return tx.AddNonce(Nonce{Nonce: key, BodyDigest: bodyDigest, Status: ans.status, Answer: ans.body,
+			Expires: p.Agreement.Created.Add(2 * policy.MaxClockSkew)})
+	})
+	if err != nil {
+		v.logf("← proposal offer=%s from key=%s  → cannot store: %v", offerName(p.Agreement.Offer), short(p.Agreement.UserKey), err)
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the proposal", "")
+	}
+	if agreed != nil {
+		v.rememberAgreed(policy.AgreedDigest(agreed.Terms, agreed.Obligations), *agreed)
+	}
+	if summary != "" {
+		v.logf("← proposal offer=%s from key=%s  → %s", offerName(p.Agreement.Offer), short(p.Agreement.UserKey), summary)
+	}
 	return ans
 }
 
-func (v *Vendor) rememberAnswer(nonce, bodyDigest string, a answer, created time.Time) {
-	n := Nonce{Nonce: "proposal:" + nonce, BodyDigest: bodyDigest, Status: a.status, Answer: a.body,
-		Expires: created.Add(2 * policy.MaxClockSkew)}
-	if err := v.store.PutNonce(n); err != nil {
-		v.logf("cannot store nonce: %v", err)
+// seenAnswer answers a proposal whose nonce is in the cache: the stored
+// answer to the same body, else replay.
+func (v *Vendor) seenAnswer(p *policy.Proposal, prev Nonce, bodyDigest string) answer {
+	if prev.BodyDigest == bodyDigest {
+		v.logf("← proposal offer=%s from key=%s (retry) → same answer", offerName(p.Agreement.Offer), short(p.Agreement.UserKey))
+		return answer{prev.Status, prev.Answer}
 	}
+	v.logf("← proposal from key=%s → replay (nonce reused)", short(p.Agreement.UserKey))
+	return errorAnswer(http.StatusBadRequest, policy.CodeReplay, "this nonce was already used with a different proposal", "")
 }
 
 func offerName(id string) string {
@@ -222,23 +253,28 @@ func offerName(id string) string {
 }
 
 // decide answers a proposal that passed every check of 10.3 against doc,
-// the terms document it was checked against.
-func (v *Vendor) decide(p *policy.Proposal, doc *policy.TermsDocument, now time.Time) (answer, string) {
+// the terms document it was checked against, writing what it decides
+// through tx. agreed is set when it accepted the user's own terms; err is a
+// store failure only.
+func (v *Vendor) decide(tx Tx, p *policy.Proposal, doc *policy.TermsDocument, now time.Time) (ans answer, summary string, agreed *AgreedTerms, err error) {
 	a := p.Agreement
 	if a.Offer != "" {
-		return v.accept(p, now, nil)
+		ans, summary, err = v.accept(tx, p, now, nil)
+		return ans, summary, nil, err
 	}
 	user := policy.UserTerms{V: policy.Version, Terms: a.Terms, Obligations: a.Obligations}
 	m := policy.Match(user, doc)
 	if m.Offer != nil {
 		return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusCounterOffer, CounterOffer: m.Offer.ID,
 				Reason: fmt.Sprintf("our offer %q is within your terms", m.Offer.ID)}),
-			"AgreementNegotiationCounterOfferMade offer=" + m.Offer.ID
+			"AgreementNegotiationCounterOfferMade offer=" + m.Offer.ID, nil, nil
 	}
 	reason := "none of our offers fits within your terms, and we do not accept yours"
 	if v.acceptUser != nil && v.acceptUser(a.Terms, a.Obligations) {
 		if v.roomForUserTerms(policy.AgreedDigest(a.Terms, a.Obligations)) {
-			return v.accept(p, now, &AgreedTerms{Terms: a.Terms, Obligations: a.Obligations})
+			agreed = &AgreedTerms{Terms: a.Terms, Obligations: a.Obligations}
+			ans, summary, err = v.accept(tx, p, now, agreed)
+			return ans, summary, agreed, err
 		}
 		reason = "none of our offers fits within your terms, and we keep no more sets of terms of our visitors' own"
 	}
@@ -248,11 +284,17 @@ func (v *Vendor) decide(p *policy.Proposal, doc *policy.TermsDocument, now time.
 	}
 	// A refusal is history only for a relationship that exists: a stranger's
 	// refused proposal leaves nothing but its nonce, which expires.
-	if chain, err := v.store.History(a.UserKey); err == nil && len(chain) > 0 {
-		v.appendHistory(a.UserKey, policy.Event{Type: policy.EventConflict, Time: now, Detail: "refused the user's terms"})
+	chain, err := tx.History(a.UserKey)
+	if err != nil {
+		return answer{}, "", nil, err
+	}
+	if len(chain) > 0 {
+		if _, err := appendEvent(tx, a.UserKey, chain, policy.Event{Type: policy.EventConflict, Time: now, Detail: "refused the user's terms"}); err != nil {
+			return answer{}, "", nil, err
+		}
 	}
 	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusRefused,
-		Reason: reason, Conflicts: conflicts}), "AgreementRefused"
+		Reason: reason, Conflicts: conflicts}), "AgreementRefused", nil, nil
 }
 
 // roomForUserTerms reports whether the vendor may agree to user terms with
@@ -266,51 +308,58 @@ func (v *Vendor) roomForUserTerms(digest string) bool {
 	return known || len(v.agreed) < v.maxUserTerms
 }
 
-// accept signs and stores the agreement. userTerms is set when the vendor
-// accepts the user's own terms rather than one of its offers.
-func (v *Vendor) accept(p *policy.Proposal, now time.Time, userTerms *AgreedTerms) (answer, string) {
+// accept signs and stores the agreement through tx. userTerms is set when
+// the vendor accepts the user's own terms rather than one of its offers.
+// err is a store failure only.
+func (v *Vendor) accept(tx Tx, p *policy.Proposal, now time.Time, userTerms *AgreedTerms) (answer, string, error) {
 	a := p.Agreement
-	if rec, ok := v.inForce(a); ok {
+	if rec, ok, err := inForce(tx, a); err != nil {
+		return answer{}, "", err
+	} else if ok {
 		return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &rec}),
-			"AgreementAccepted (already in force) record=" + short(rec.ID)
+			"AgreementAccepted (already in force) record=" + short(rec.ID), nil
 	}
 	sig, err := policy.SignAgreement(a, v.priv)
 	if err != nil {
-		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot sign", ""), "error: " + err.Error()
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot sign", ""), "error: " + err.Error(), nil
 	}
 	rec, err := policy.NewRecord(a, p.UserSignature, sig)
 	if err != nil {
-		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot make the record", ""), "error: " + err.Error()
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot make the record", ""), "error: " + err.Error(), nil
 	}
 	if userTerms != nil {
-		d := policy.AgreedDigest(a.Terms, a.Obligations)
-		if err := v.store.PutAgreedTerms(d, *userTerms); err != nil {
-			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the agreement", ""), "error: " + err.Error()
+		if err := tx.PutAgreedTerms(policy.AgreedDigest(a.Terms, a.Obligations), *userTerms); err != nil {
+			return answer{}, "", err
 		}
-		v.mu.Lock()
-		v.agreed[d] = *userTerms
-		v.mu.Unlock()
 	}
-	if err := v.store.PutRecord(StoredRecord{Record: rec}); err != nil {
-		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the agreement", ""), "error: " + err.Error()
+	if err := tx.AddRecord(StoredRecord{Record: rec}); err != nil {
+		return answer{}, "", err
+	}
+	chain, err := tx.History(a.UserKey)
+	if err != nil {
+		return answer{}, "", err
 	}
 	typ := policy.EventNegotiated
-	if chain, _ := v.store.History(a.UserKey); len(chain) > 0 {
+	if len(chain) > 0 {
 		typ = policy.EventRenegotiated
 	}
 	detail := "accepted offer " + a.Offer
 	if a.Offer == "" {
 		detail = "accepted the user's terms"
 	}
-	v.appendHistory(a.UserKey, policy.Event{Type: typ, Time: now, Agreement: rec.ID, Detail: detail})
+	if _, err := appendEvent(tx, a.UserKey, chain, policy.Event{Type: typ, Time: now, Agreement: rec.ID, Detail: detail}); err != nil {
+		return answer{}, "", err
+	}
 	item := policy.DataItem{Type: itemAgreement, Time: now.UTC().Truncate(time.Second),
 		Data: map[string]string{"record": rec.ID, "termsDigest": a.TermsDigest}}
 	if a.Offer != "" {
 		item.Data["offer"] = a.Offer
 	}
-	v.store.AddItem(relSubject(a.UserKey), item)
+	if err := tx.AddItem(relSubject(a.UserKey), item); err != nil {
+		return answer{}, "", err
+	}
 	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &rec}),
-		"AgreementAccepted record=" + short(rec.ID)
+		"AgreementAccepted record=" + short(rec.ID), nil
 }
 
 // inForce returns the record of the agreement in force with a's user key,
@@ -318,48 +367,56 @@ func (v *Vendor) accept(p *policy.Proposal, now time.Time, userTerms *AgreedTerm
 // proposal from that key for the same terms is the same relationship (an
 // agent retrying after a lost answer, or after it was killed mid-
 // negotiation): it gets that record again, never a second agreement
-// (PROTOCOL.md 10.5). Callers hold v.exchange.
-func (v *Vendor) inForce(a policy.Agreement) (policy.Record, bool) {
-	chain, err := v.store.History(a.UserKey)
+// (PROTOCOL.md 10.5). err is a store failure only.
+func inForce(tx Tx, a policy.Agreement) (policy.Record, bool, error) {
+	chain, err := tx.History(a.UserKey)
 	if err != nil {
-		return policy.Record{}, false
+		return policy.Record{}, false, err
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		e := chain[i]
 		switch e.Type {
 		case policy.EventEnded:
-			return policy.Record{}, false
+			return policy.Record{}, false, nil
 		case policy.EventNegotiated, policy.EventRenegotiated:
-			sr, err := v.store.GetRecord(e.Agreement)
-			if err != nil || !sr.Ended.IsZero() {
-				return policy.Record{}, false
+			sr, err := tx.GetRecord(e.Agreement)
+			if err != nil {
+				return policy.Record{}, false, err
+			}
+			if !sr.Ended.IsZero() {
+				return policy.Record{}, false, nil
 			}
 			held := sr.Record.Agreement
 			if held.Site != a.Site || held.SiteKey != a.SiteKey || held.TermsDigest != a.TermsDigest || held.Offer != a.Offer ||
 				policy.AgreedDigest(held.Terms, held.Obligations) != policy.AgreedDigest(a.Terms, a.Obligations) {
-				return policy.Record{}, false
+				return policy.Record{}, false, nil
 			}
-			return sr.Record, true
+			return sr.Record, true, nil
 		}
 	}
-	return policy.Record{}, false
+	return policy.Record{}, false, nil
 }
 
-// appendHistory adds e to the relationship's hash chain. Callers hold v.exchange.
-func (v *Vendor) appendHistory(rel string, e policy.Event) error {
-	chain, err := v.store.History(rel)
-	if err != nil {
-		return err
+// appendEvent adds e to the relationship's hash chain through tx. chain is
+// the chain as tx holds it, or nil to read it. It returns the event as
+// appended.
+func appendEvent(tx Tx, rel string, chain []policy.Event, e policy.Event) (policy.Event, error) {
+	if chain == nil {
+		var err error
+		if chain, err = tx.History(rel); err != nil {
+			return policy.Event{}, err
+		}
 	}
 	e.Time = e.Time.UTC().Truncate(time.Second)
 	if n := len(chain); n > 0 && e.Time.Before(chain[n-1].Time) {
 		e.Time = chain[n-1].Time // a clock step back must not break the chain
 	}
-	chain, err = policy.AppendEvent(chain, e)
+	chain, err := policy.AppendEvent(chain, e)
 	if err != nil {
-		return err
+		return policy.Event{}, err
 	}
-	return v.store.PutHistory(rel, chain)
+	e = chain[len(chain)-1]
+	return e, tx.AppendHistory(rel, e)
 }
 
 // History returns the vendor's hash-chained history of the relationship the

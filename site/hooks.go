@@ -2,6 +2,7 @@ package site
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rbutton/rbutton/policy"
@@ -15,22 +16,26 @@ type Relationship struct {
 	Sessions []string
 }
 
-// relationshipOf gathers what the hooks are told.
-func (v *Vendor) relationshipOf(sr StoredRecord) (Relationship, error) {
+// relationshipOf gathers what the hooks are told; linking is a session
+// being linked to the relationship by the request at hand ("" if none).
+func (v *Vendor) relationshipOf(sr StoredRecord, linking string) (Relationship, error) {
 	sessions, err := v.store.Sessions(sr.Record.Agreement.UserKey)
 	if err != nil {
 		return Relationship{}, err
+	}
+	if linking != "" && !slices.Contains(sessions, linking) {
+		sessions = append(sessions, linking)
 	}
 	return Relationship{Record: sr, Sessions: sessions}, nil
 }
 
 // hookItems asks Config.Items for what the application holds about the
 // relationship (nil without a hook).
-func (v *Vendor) hookItems(sr StoredRecord) ([]policy.DataItem, error) {
+func (v *Vendor) hookItems(sr StoredRecord, linking string) ([]policy.DataItem, error) {
 	if v.itemsHook == nil {
 		return nil, nil
 	}
-	rel, err := v.relationshipOf(sr)
+	rel, err := v.relationshipOf(sr, linking)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +61,7 @@ func (v *Vendor) notifyEnded(recordID, by string) {
 		v.logf("cannot tell the ended hook about %s: %v", short(recordID), err)
 		return
 	}
-	rel, err := v.relationshipOf(sr)
+	rel, err := v.relationshipOf(sr, "")
 	if err != nil {
 		v.logf("cannot tell the ended hook about %s: %v", short(recordID), err)
 		return

@@ -55,18 +55,22 @@ func (v *Vendor) RecordFor(recordID string, item policy.DataItem) error {
 // ended, the history says why, and data-return and end requests for it get
 // 410 ended. The agent learns of it when it next asks.
 func (v *Vendor) End(recordID, reason string) error {
-	v.exchange.Lock()
-	err := v.end(recordID, "site", "ended by the site: "+reason)
-	v.exchange.Unlock()
+	sr, err := v.store.GetRecord(recordID)
+	if err != nil {
+		return err
+	}
+	err = v.store.Exchange(sr.Record.Agreement.UserKey, func(tx Tx) error {
+		return v.end(tx, recordID, "site", "ended by the site: "+reason)
+	})
 	if err == nil {
 		v.notifyEnded(recordID, "site")
 	}
 	return err
 }
 
-// end marks the record ended. Callers hold v.exchange.
-func (v *Vendor) end(recordID, by, detail string) error {
-	sr, err := v.store.GetRecord(recordID)
+// end marks the record ended and says so in its history, through tx.
+func (v *Vendor) end(tx Tx, recordID, by, detail string) error {
+	sr, err := tx.GetRecord(recordID)
 	if err != nil {
 		return err
 	}
@@ -74,15 +78,15 @@ func (v *Vendor) end(recordID, by, detail string) error {
 		return ErrEnded
 	}
 	now := v.now()
-	sr.Ended, sr.EndedBy = now.UTC().Truncate(time.Second), by
-	if err := v.store.PutRecord(sr); err != nil {
+	if err := tx.EndRecord(recordID, now.UTC().Truncate(time.Second), by); err != nil {
 		return err
 	}
 	if len(detail) > 1000 {
 		detail = detail[:1000]
 	}
 	v.logf("relationship %s %s", short(recordID), detail)
-	return v.appendHistory(sr.Record.Agreement.UserKey, policy.Event{Type: policy.EventEnded, Time: now, Agreement: recordID, Detail: detail})
+	_, err = appendEvent(tx, sr.Record.Agreement.UserKey, nil, policy.Event{Type: policy.EventEnded, Time: now, Agreement: recordID, Detail: detail})
+	return err
 }
 
 // signed answers a data-return or end request body, making the checks of
@@ -90,10 +94,16 @@ func (v *Vendor) end(recordID, by, detail string) error {
 // endpoint's (malformed, invalid); the nonce cache (the stored answer, or
 // replay); the record (404 not_found); the signature with the record's user
 // key (bad_signature); freshness (stale); the record not ended (410 ended).
-// handle makes the answer of a request that passed them all. Every answer
-// given once the signature verified is stored under the nonce, so a retry
-// of the same body gets it again. Callers hold v.exchange.
-func (v *Vendor) signed(body []byte, typ string, handle func(*policy.SignedRequest, StoredRecord) answer) answer {
+// Every answer given once the signature verified is stored under the nonce,
+// so a retry of the same body gets it again.
+//
+// The record lookup, signature and freshness checks run first, outside
+// any transaction; then prepare (if any) may read the store for the
+// answer. The nonce cache, the end check and handle, which makes the
+// answer of a request that passed every check, run in one Store.Exchange
+// on the relationship, with the nonce stored.
+func (v *Vendor) signed(body []byte, typ string, prepare func(*policy.SignedRequest, StoredRecord) error,
+	handle func(Tx, *policy.SignedRequest, StoredRecord) (answer, error)) answer {
 	req, err := policy.ParseSignedRequest(body)
 	if err != nil {
 		return parseFailure(err)
@@ -104,41 +114,74 @@ func (v *Vendor) signed(body []byte, typ string, handle func(*policy.SignedReque
 	now := v.now()
 	v.forgetNonces(now)
 	key, bodyDigest := "request:"+req.Nonce, policy.Digest(body)
-	if prev, seen, err := v.store.GetNonce(key); err != nil {
-		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot check the nonce", "")
-	} else if seen {
+	seenAnswer := func(prev Nonce) answer {
 		if prev.BodyDigest == bodyDigest && prev.Status != 0 {
 			return answer{prev.Status, prev.Answer}
 		}
 		return errorAnswer(http.StatusBadRequest, policy.CodeReplay, "this nonce was already used with a different request", "")
 	}
+	var fail *answer
+	verified := false
 	sr, err := v.store.GetRecord(req.Record)
 	if errors.Is(err, ErrNotFound) {
-		return errorAnswer(http.StatusNotFound, policy.CodeNotFound, "this site has no record "+req.Record, "")
+		a := errorAnswer(http.StatusNotFound, policy.CodeNotFound, "this site has no record "+req.Record, "")
+		fail = &a
 	} else if err != nil {
 		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot read its records", "")
-	}
-	pub, err := policy.DecodeKey(sr.Record.Agreement.UserKey)
-	if err != nil {
+	} else if pub, err := policy.DecodeKey(sr.Record.Agreement.UserKey); err != nil {
 		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the stored record is damaged", "")
+	} else if err := policy.VerifyRequest(*req, pub); err != nil {
+		a := parseFailure(err)
+		fail = &a
+	} else {
+		verified = true
+		if err := policy.CheckFresh(req.Created, now); err != nil {
+			a := parseFailure(err)
+			fail = &a
+		}
 	}
-	if err := policy.VerifyRequest(*req, pub); err != nil {
-		return parseFailure(err)
+	if !verified {
+		// Nothing to store: only the nonce cache can change the answer.
+		if prev, seen, err := v.store.GetNonce(key); err != nil {
+			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot check the nonce", "")
+		} else if seen {
+			return seenAnswer(prev)
+		}
+		return *fail
 	}
-	if err := policy.CheckFresh(req.Created, now); err != nil {
-		return parseFailure(err)
+	if fail == nil && prepare != nil {
+		if err := prepare(req, sr); err != nil {
+			v.logf("← %s record=%s  → cannot read the store: %v", typ, short(req.Record), err)
+			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot read its data", "")
+		}
 	}
 	var ans answer
-	if !sr.Ended.IsZero() {
-		ans = errorAnswer(http.StatusGone, policy.CodeEnded, fmt.Sprintf("the relationship was ended by the %s at %s", sr.EndedBy, sr.Ended.Format(time.RFC3339)), "")
-	} else {
-		ans = handle(req, sr)
-	}
-	if ans.status < 500 {
-		n := Nonce{Nonce: key, BodyDigest: bodyDigest, Status: ans.status, Answer: ans.body, Expires: req.Created.Add(2 * policy.MaxClockSkew)}
-		if err := v.store.PutNonce(n); err != nil {
-			v.logf("cannot store nonce: %v", err)
+	err = v.store.Exchange(sr.Record.Agreement.UserKey, func(tx Tx) error {
+		prev, seen, err := tx.GetNonce(key)
+		if err != nil {
+			return err
 		}
+		if seen {
+			ans = seenAnswer(prev)
+			return nil
+		}
+		if fail != nil {
+			ans = *fail
+		} else if cur, err := tx.GetRecord(req.Record); err != nil {
+			return err
+		} else if !cur.Ended.IsZero() {
+			ans = errorAnswer(http.StatusGone, policy.CodeEnded, fmt.Sprintf("the relationship was ended by the %s at %s", cur.EndedBy, cur.Ended.Format(time.RFC3339)), "")
+		} else if ans, err = handle(tx, req, cur); err != nil {
+			return err
+		}
+		if ans.status >= 500 {
+			return nil
+		}
+		return tx.AddNonce(Nonce{Nonce: key, BodyDigest: bodyDigest, Status: ans.status, Answer: ans.body, Expires: req.Created.Add(2 * policy.MaxClockSkew)})
+	})
+	if err != nil {
+		v.logf("← %s record=%s  → cannot store: %v", typ, short(req.Record), err)
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the request", "")
 	}
 	return ans
 }
@@ -159,45 +202,60 @@ func (v *Vendor) serveDataReturn(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v.exchange.Lock()
-	defer v.exchange.Unlock()
-	ans := v.signed(body, policy.RequestDataReturn, func(req *policy.SignedRequest, sr StoredRecord) answer {
+	var (
+		session string // the browser session to link, if any
+		dr      policy.DataReturn
+		ready   answer
+	)
+	// The items are read before the exchange, which links the session and
+	// records the return: a store's exchange holds no other reads open.
+	prepare := func(req *policy.SignedRequest, sr StoredRecord) error {
 		rel := sr.Record.Agreement.UserKey
-		linked := ""
 		if c, err := r.Cookie(v.sessionCookie); err == nil && v.sessionCookie != "-" && v.issuedSession(c.Value) &&
 			trackRank(sr.Record.Agreement.Terms.Tracking) >= trackRank(policy.TrackingFirstParty) {
-			if err := v.store.Link(c.Value, rel); err == nil {
-				linked = " (linked this browser session)"
+			session = c.Value
+		}
+		more, err := v.hookItems(sr, session)
+		if err != nil {
+			return err
+		}
+		items, err := v.items(rel, req.Record, session, more)
+		if err != nil {
+			return err
+		}
+		doc, _, _ := v.Terms()
+		dr = policy.DataReturn{V: policy.Version, Record: req.Record, Controller: doc.Controller, Generated: v.now().UTC().Truncate(time.Second), Items: items}
+		ready = fitDataReturn(&dr)
+		return nil
+	}
+	ans := v.signed(body, policy.RequestDataReturn, prepare, func(tx Tx, req *policy.SignedRequest, sr StoredRecord) (answer, error) {
+		rel := sr.Record.Agreement.UserKey
+		if session != "" {
+			if err := tx.Link(session, rel); err != nil {
+				return answer{}, err
 			}
 		}
-		more, err := v.hookItems(sr)
-		if err != nil {
-			v.logf("← data-return record=%s  → cannot gather the items: %v", short(req.Record), err)
-			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot gather its data", "")
-		}
-		items, err := v.items(rel, req.Record, more)
-		if err != nil {
-			return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot read its data", "")
-		}
-		now := v.now().UTC().Truncate(time.Second)
-		doc, _, _ := v.Terms()
-		dr := policy.DataReturn{V: policy.Version, Record: req.Record, Controller: doc.Controller, Generated: now, Items: items}
-		ans := fitDataReturn(&dr)
-		v.appendHistory(rel, policy.Event{Type: policy.EventDataReturned, Time: now, Agreement: req.Record, Detail: fmt.Sprintf("returned %d items", len(dr.Items))})
-		v.logf("← data-return record=%s  → %d items%s", short(req.Record), len(dr.Items), linked)
-		return ans
+		_, err := appendEvent(tx, rel, nil, policy.Event{Type: policy.EventDataReturned, Time: dr.Generated, Agreement: req.Record, Detail: fmt.Sprintf("returned %d items", len(dr.Items))})
+		return ready, err
 	})
 	if ans.status != http.StatusOK {
 		v.logf("← data-return → %s", firstLine(ans.body))
+	} else {
+		linked := ""
+		if session != "" {
+			linked = " (linked this browser session)"
+		}
+		v.logf("← data-return record=%s  → %d items%s", short(dr.Record), len(dr.Items), linked)
 	}
 	ans.write(w)
 }
 
-// items gathers a relationship's items, oldest first, at most the 1000
-// newest (the data-return document's limit), but always with the
-// "agreement" item of the record asked about (PROTOCOL.md 13.1). more
-// (what Config.Items answered) joins the store's items.
-func (v *Vendor) items(rel, record string, more []policy.DataItem) ([]policy.DataItem, error) {
+// items gathers a relationship's items, with those of the session being
+// linked to it (if any), oldest first, at most the 1000 newest (the
+// data-return document's limit), but always with the "agreement" item of
+// the record asked about (PROTOCOL.md 13.1). more (what Config.Items
+// answered) joins the store's items.
+func (v *Vendor) items(rel, record, linking string, more []policy.DataItem) ([]policy.DataItem, error) {
 	items, err := v.store.Items(relSubject(rel))
 	if err != nil {
 		return nil, err
@@ -206,6 +264,9 @@ func (v *Vendor) items(rel, record string, more []policy.DataItem) ([]policy.Dat
 	sessions, err := v.store.Sessions(rel)
 	if err != nil {
 		return nil, err
+	}
+	if linking != "" && !slices.Contains(sessions, linking) {
+		sessions = append(sessions, linking)
 	}
 	for _, s := range sessions {
 		more, err := v.store.Items(sessionSubject(s))
@@ -265,22 +326,19 @@ func (v *Vendor) serveEnd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ended := "" // the record this request ended, for the Ended hook
-	ans := func() answer {
-		v.exchange.Lock()
-		defer v.exchange.Unlock()
-		return v.signed(body, policy.RequestEnd, func(req *policy.SignedRequest, _ StoredRecord) answer {
-			if err := v.end(req.Record, "user", "ended by the user"); err != nil {
-				return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot end the relationship", "")
-			}
-			ended = req.Record
-			return jsonAnswer(http.StatusOK, policy.EndAnswer{V: policy.Version, Status: policy.StatusEnded, Record: req.Record})
-		})
-	}()
+	ans := v.signed(body, policy.RequestEnd, nil, func(tx Tx, req *policy.SignedRequest, _ StoredRecord) (answer, error) {
+		ended = ""
+		if err := v.end(tx, req.Record, "user", "ended by the user"); err != nil {
+			return answer{}, err
+		}
+		ended = req.Record
+		return jsonAnswer(http.StatusOK, policy.EndAnswer{V: policy.Version, Status: policy.StatusEnded, Record: req.Record}), nil
+	})
 	if ans.status != http.StatusOK {
 		v.logf("← end → %s", firstLine(ans.body))
 	}
 	ans.write(w)
-	if ended != "" {
+	if ended != "" && ans.status == http.StatusOK {
 		v.notifyEnded(ended, "user")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rbutton/rbutton/policy"
 	"github.com/rbutton/rbutton/site"
+	"github.com/rbutton/rbutton/site/boltstore"
 )
 
 func (ts *testSite) dataReturn(t testing.TB, client *http.Client, body []byte) response {
@@ -231,7 +232,7 @@ func TestBoltStorePersists(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "vendor.db")
 	_, key, _ := ed25519.GenerateKey(nil)
-	store, err := site.OpenBoltStore(path)
+	store, err := boltstore.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +262,7 @@ func TestBoltStorePersists(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	store, err = site.OpenBoltStore(path)
+	store, err = boltstore.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,13 +295,6 @@ func TestBoltStorePersists(t *testing.T) {
 	}
 	if _, found, _ := store.GetNonce("proposal:" + rec.Agreement.Nonce); found {
 		t.Error("ForgetNonces kept an expired nonce")
-	}
-}
-
-func TestOpenBoltStoreErrors(t *testing.T) {
-	t.Parallel()
-	if _, err := site.OpenBoltStore(filepath.Join(t.TempDir(), "missing-dir", "x.db")); err == nil {
-		t.Error("opened a store in a missing directory")
 	}
 }
 

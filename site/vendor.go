@@ -130,12 +130,16 @@ type Vendor struct {
 	// until their grace period ends.
 	previous map[string]graceOffer
 	grace    time.Duration
-	agreed   map[string]AgreedTerms // accepted user terms, by agreed digest
+	agreed   map[string]AgreedTerms // accepted user terms, by agreed digest (at most maxUserTerms)
 
 	limit *limiter
 
-	exchange   sync.Mutex // serialises decisions so nonce, record and history stay consistent
-	lastForget time.Time  // when expired nonces were last dropped (guarded by exchange)
+	// The vendor holds no lock over its decisions: each is one store
+	// exchange, which keeps nonce, record and history consistent
+	// (Store.Exchange).
+
+	forgetMu   sync.Mutex
+	lastForget time.Time // when expired nonces were last dropped
 }
 
 // New validates cfg, builds the terms document and returns the Vendor.
@@ -301,24 +305,47 @@ func (v *Vendor) keepPrevious(old, cur map[string]policy.Offer) {
 }
 
 // recognise returns the terms agreed under digest, if the vendor honours
-// them (PROTOCOL.md 4): one of its current offers, user terms it accepted,
-// or an offer of an earlier document within its grace period.
+// them (PROTOCOL.md 4): one of its current offers, user terms it (or another
+// process sharing its store) accepted, or an offer of an earlier document
+// within its grace period.
 func (v *Vendor) recognise(digest string) (offer string, t *AgreedTerms) {
 	if digest == "" {
 		return "", nil
 	}
 	v.mu.RLock()
-	defer v.mu.RUnlock()
-	if o, ok := v.offers[digest]; ok {
+	o, isOffer := v.offers[digest]
+	a, known := v.agreed[digest]
+	g, inGrace := v.previous[digest]
+	v.mu.RUnlock()
+	if isOffer {
 		return o.ID, &AgreedTerms{Terms: o.Terms, Obligations: o.Obligations}
 	}
-	if a, ok := v.agreed[digest]; ok {
+	if known {
 		return "", &a
 	}
-	if g, ok := v.previous[digest]; ok && v.now().Before(g.until) {
+	if inGrace && v.now().Before(g.until) {
 		return g.offer.ID, &AgreedTerms{Terms: g.offer.Terms, Obligations: g.offer.Obligations}
 	}
-	return "", nil
+	a, found, err := v.store.AgreedTerms(digest)
+	if err != nil {
+		v.logf("cannot read agreed terms: %v", err)
+		return "", nil
+	}
+	if !found {
+		return "", nil
+	}
+	v.rememberAgreed(digest, a)
+	return "", &a
+}
+
+// rememberAgreed holds user terms the store keeps as agreed in memory, up
+// to Config.MaxUserTerms sets; past it, they are looked up each time.
+func (v *Vendor) rememberAgreed(digest string, a AgreedTerms) {
+	v.mu.Lock()
+	if len(v.agreed) < v.maxUserTerms {
+		v.agreed[digest] = a
+	}
+	v.mu.Unlock()
 }
 
 // Handler returns the handler of the DNT-D endpoints: the terms document and
@@ -409,12 +436,15 @@ func (v *Vendor) logf(format string, args ...any) {
 	}
 }
 
-// forgetNonces drops expired nonces at most once a minute. Callers hold v.exchange.
+// forgetNonces drops expired nonces at most once a minute.
 func (v *Vendor) forgetNonces(now time.Time) {
+	v.forgetMu.Lock()
 	if now.Sub(v.lastForget) < time.Minute && !now.Before(v.lastForget) {
+		v.forgetMu.Unlock()
 		return
 	}
 	v.lastForget = now
+	v.forgetMu.Unlock()
 	if err := v.store.ForgetNonces(now); err != nil {
 		v.logf("cannot drop expired nonces: %v", err)
 	}

@@ -24,11 +24,21 @@ type countingStore struct {
 	records map[string]bool
 }
 
-func (c *countingStore) PutRecord(r site.StoredRecord) error {
-	c.mu.Lock()
-	c.records[r.Record.ID] = true
-	c.mu.Unlock()
-	return c.MemoryStore.PutRecord(r)
+func (c *countingStore) Exchange(rel string, fn func(site.Tx) error) error {
+	return c.MemoryStore.Exchange(rel, func(tx site.Tx) error { return fn(countingTx{tx, c}) })
+}
+
+// countingTx counts the records added through it.
+type countingTx struct {
+	site.Tx
+	c *countingStore
+}
+
+func (t countingTx) AddRecord(r site.StoredRecord) error {
+	t.c.mu.Lock()
+	t.c.records[r.Record.ID] = true
+	t.c.mu.Unlock()
+	return t.Tx.AddRecord(r)
 }
 
 func (c *countingStore) accepted() int {

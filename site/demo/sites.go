@@ -16,6 +16,7 @@ import (
 
 	"github.com/rbutton/rbutton/policy"
 	"github.com/rbutton/rbutton/site"
+	"github.com/rbutton/rbutton/site/boltstore"
 )
 
 // Options configure the demo sites.
@@ -70,7 +71,7 @@ func Build(o Options) (*Sites, error) {
 	newVendor := func(name string, port int, controller string, offers []policy.Offer, accept func(policy.Terms, policy.Obligations) bool) (*site.Vendor, error) {
 		var store site.Store = site.NewMemoryStore()
 		if o.DBDir != "" {
-			b, err := site.OpenBoltStore(filepath.Join(o.DBDir, name+".db"))
+			b, err := boltstore.Open(filepath.Join(o.DBDir, name+".db"))
 			if err != nil {
 				return nil, err
 			}

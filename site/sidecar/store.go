@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rbutton/rbutton/site"
+	"github.com/rbutton/rbutton/site/boltstore"
 )
 
 // storeOpeners open each store kind: a Store, and what closes it.
@@ -12,7 +13,7 @@ var storeOpeners = map[string]func(StoreConfig) (site.Store, func() error, error
 		return site.NewMemoryStore(), func() error { return nil }, nil
 	},
 	"bolt": func(c StoreConfig) (site.Store, func() error, error) {
-		s, err := site.OpenBoltStore(c.Path)
+		s, err := boltstore.Open(c.Path)
 		if err != nil {
 			return nil, nil, err
 		}

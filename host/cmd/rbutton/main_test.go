@@ -194,13 +194,23 @@ type scriptVendor struct {
 	ids        []string // records accepted, in order
 }
 
-func (sv *scriptVendor) PutRecord(sr site.StoredRecord) error {
-	sv.mu.Lock()
-	if !slices.Contains(sv.ids, sr.Record.ID) {
-		sv.ids = append(sv.ids, sr.Record.ID)
+func (sv *scriptVendor) Exchange(rel string, fn func(site.Tx) error) error {
+	return sv.Store.Exchange(rel, func(tx site.Tx) error { return fn(notingTx{tx, sv}) })
+}
+
+// notingTx notes the records added through it.
+type notingTx struct {
+	site.Tx
+	sv *scriptVendor
+}
+
+func (t notingTx) AddRecord(sr site.StoredRecord) error {
+	t.sv.mu.Lock()
+	if !slices.Contains(t.sv.ids, sr.Record.ID) {
+		t.sv.ids = append(t.sv.ids, sr.Record.ID)
 	}
-	sv.mu.Unlock()
-	return sv.Store.PutRecord(sr)
+	t.sv.mu.Unlock()
+	return t.Tx.AddRecord(sr)
 }
 
 // vendor start NAME: serves a real vendor (the site library, with the demo

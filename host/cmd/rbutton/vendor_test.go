@@ -32,13 +32,23 @@ type crmRecordingStore struct {
 	sv *crmVendor
 }
 
-func (s crmRecordingStore) PutRecord(r site.StoredRecord) error {
-	s.sv.mu.Lock()
-	if !containsID(s.sv.ids, r.Record.ID) {
-		s.sv.ids = append(s.sv.ids, r.Record.ID)
+func (s crmRecordingStore) Exchange(rel string, fn func(site.Tx) error) error {
+	return s.Store.Exchange(rel, func(tx site.Tx) error { return fn(crmRecordingTx{tx, s.sv}) })
+}
+
+// crmRecordingTx remembers the records added through it.
+type crmRecordingTx struct {
+	site.Tx
+	sv *crmVendor
+}
+
+func (t crmRecordingTx) AddRecord(r site.StoredRecord) error {
+	t.sv.mu.Lock()
+	if !containsID(t.sv.ids, r.Record.ID) {
+		t.sv.ids = append(t.sv.ids, r.Record.ID)
 	}
-	s.sv.mu.Unlock()
-	return s.Store.PutRecord(r)
+	t.sv.mu.Unlock()
+	return t.Tx.AddRecord(r)
 }
 
 func containsID(xs []string, x string) bool {
