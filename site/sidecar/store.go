@@ -1,10 +1,12 @@
 package sidecar
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/rbutton/rbutton/site"
 	"github.com/rbutton/rbutton/site/boltstore"
+	"github.com/rbutton/rbutton/site/pgstore"
 )
 
 // storeOpeners open each store kind: a Store, and what closes it.
@@ -18,6 +20,15 @@ var storeOpeners = map[string]func(StoreConfig) (site.Store, func() error, error
 			return nil, nil, err
 		}
 		return s, s.Close, nil
+	},
+	"postgres": func(c StoreConfig) (site.Store, func() error, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), pgstore.Timeout)
+		defer cancel()
+		s, err := pgstore.Open(ctx, c.DSN)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() error { s.Close(); return nil }, nil
 	},
 }
 
