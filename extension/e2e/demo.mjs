@@ -4,6 +4,8 @@
 // profile (with a throwaway database), launches Chromium with the extension
 // (headed when $DISPLAY is set, headless otherwise), browses each vendor,
 // prints what happened per site, and saves popup and options screenshots.
+// Last, a site that is not Go: the Python example application behind the
+// rbutton-vendor sidecar (site/sidecar/example).
 //
 // usage: node extension/e2e/demo.mjs [--out DIR] [--headless|--headed] [--free-ports] [--keep]
 //   --out DIR      where screenshots go (default ./demo-output)
@@ -19,6 +21,7 @@ import { Host } from './lib/host.mjs';
 import { missing } from './lib/repo.mjs';
 import { Cleanup, tempDir, waitFor } from './lib/util.mjs';
 import { startVendors } from './lib/vendors.mjs';
+import { startSidecar } from './lib/sidecar.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
@@ -61,8 +64,7 @@ function vendorSide(vendors) {
   if (fresh.length) say(`  the vendor's side:\n${fresh.map((l) => `    ${l}`).join('\n')}`);
 }
 
-async function report(browser, host, vendors, name, { expect }) {
-  const origin = vendors.origin(name);
+async function report(browser, host, vendors, name, { expect, origin = vendors.origin(name) }) {
   vendorLogSeen = vendors.log().length; // only this site's exchange below
   say(`\n== ${name} ${origin}`);
   const tab = await browser.open(`${origin}/`);
@@ -166,6 +168,34 @@ async function main() {
       const tab = await browser.open(vendors.url('echo', '/headers'));
       const got = JSON.parse(await tab.page.text()).headers ?? {};
       say(`  the echo vendor received ${Object.keys(got).length} headers, among them: ${['dnt', 'sec-gpc', 'sec-dnt-d'].map((h) => `${h}: ${got[h] ?? '(absent)'}`).join(', ')}`);
+    });
+    await step('sidecar', async () => {
+      const sc = await startSidecar({ cleanup, dir });
+      say(`\n== a site that is not Go: Python (site/sidecar/example/app.py) behind rbutton-vendor, configured by ${sc.config}`);
+      const { tab, rel } = await report(browser, host, { log: sc.log }, 'sidecar', { expect: /relationship with/, origin: sc.origin });
+      if (rel?.state !== 'agreed') fail('sidecar', 'expected an agreement with the sidecar', rel?.state);
+      say('  -- browsing the Python site under the agreement');
+      for (const p of ['/menu', '/']) await tab.page.goto(`${sc.origin}${p}`);
+      const told = await tab.page.evaluate(() => document.getElementById('agreed')?.textContent);
+      say(`  the Python app was told (DNT-D-Agreement): ${told}`);
+      if (!/offer="basic"/.test(told ?? '')) fail('sidecar', 'expected the app to read the agreement header', told);
+      const page = path.join(OUT, 'sidecar-page.png');
+      await tab.page.screenshot(page);
+      say(`  page screenshot: ${page}`);
+      const popup = await browser.popup(tab);
+      await popup.raw.setViewportSize({ width: 660, height: 700 });
+      await popup.clickText('What they hold about me');
+      const text = await popup.waitText(/What they hold about me[\s\S]*From [^\n]+\d/, { what: "the sidecar's data-return answer in the popup" });
+      const answer = text.slice(text.lastIndexOf('What they hold about me'));
+      const views = (answer.match(/page[- ]view/gi) || []).length;
+      say(`  the Python app handed back ${views} page view(s) through the items hook, with the agreement`);
+      if (!views) fail('sidecar', 'expected page views from the items hook', answer.slice(0, 300));
+      const shot = path.join(OUT, 'sidecar-data-return.png');
+      await popup.raw.evaluate(() => document.getElementById('data')?.scrollIntoView() ?? window.scrollTo(0, document.body.scrollHeight));
+      await popup.screenshot(shot);
+      await popup.close();
+      say(`  data-return screenshot: ${shot}`);
+      vendorSide({ log: sc.log });
     });
     await step('options', async () => {
       const options = await browser.options();

@@ -21,6 +21,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -44,7 +45,8 @@ type Config struct {
 	Origin string `toml:"origin"`
 	// Upstream is the base URL of the application, like "http://127.0.0.1:3000".
 	Upstream string `toml:"upstream"`
-	// KeyFile holds the vendor's Ed25519 private key, PEM "PRIVATE KEY"
+	// KeyFile holds the vendor's Ed25519 private key (a relative path is
+	// from the configuration file's directory, as is store.path), PEM "PRIVATE KEY"
 	// (PKCS #8), as `rbutton-vendor -genkey` or `openssl genpkey -algorithm
 	// ed25519` writes it.
 	KeyFile string `toml:"keyFile"`
@@ -178,6 +180,12 @@ func Load(path string) (*Config, error) {
 			c.LastUpdate = fi.ModTime()
 		}
 	}
+	// Files named in the configuration are found next to it.
+	for _, p := range []*string{&c.KeyFile, &c.Store.Path} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(filepath.Dir(path), *p)
+		}
+	}
 	return &c, nil
 }
 
@@ -277,15 +285,15 @@ func LoadKey(path string) (ed25519.PrivateKey, error) {
 	}
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, errors.New("holds no PEM \"PRIVATE KEY\" block")
+		return nil, fmt.Errorf("%s holds no PEM \"PRIVATE KEY\" block", path)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("is not a PKCS #8 private key: %w", err)
+		return nil, fmt.Errorf("%s is not a PKCS #8 private key: %w", path, err)
 	}
 	priv, ok := k.(ed25519.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("holds a %T, not an Ed25519 key", k)
+		return nil, fmt.Errorf("%s holds a %T, not an Ed25519 key", path, k)
 	}
 	return priv, nil
 }

@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type Sidecar struct {
 	upstream *url.URL
 	trusted  []netip.Prefix
 	protocol map[string]bool // paths the sidecar answers itself
+	hidden   map[string]bool // the hooks' paths, never proxied
 	proxy    *httputil.ReverseProxy
 	hooks    *http.Client
 	log      func(string)
@@ -59,9 +61,14 @@ func build(cfg *Config, store site.Store, log func(string)) (*Sidecar, error) {
 	}
 	key, err := LoadKey(cfg.KeyFile)
 	if err != nil {
-		return nil, &FieldError{"keyFile", fmt.Errorf("%s %w", cfg.KeyFile, err)}
+		return nil, &FieldError{"keyFile", err}
 	}
-	s := &Sidecar{cfg: cfg, header: cfg.AgreementHeader, log: log, protocol: map[string]bool{}}
+	s := &Sidecar{cfg: cfg, header: cfg.AgreementHeader, log: log, protocol: map[string]bool{}, hidden: map[string]bool{}}
+	for _, h := range []string{cfg.Hooks.Items, cfg.Hooks.Ended} {
+		if u, err := url.Parse(h); err == nil && h != "" {
+			s.hidden[hiddenKey(u.Path)] = true
+		}
+	}
 	if s.header == "" {
 		s.header = DefaultAgreementHeader
 	}
@@ -107,8 +114,8 @@ func build(cfg *Config, store site.Store, log func(string)) (*Sidecar, error) {
 
 // Handler serves the protocol endpoints itself and proxies everything else
 // through the vendor's middleware (signals, DNT-D, Tk, Vary, the session
-// cookie) to the upstream. The agreement header is removed from every
-// request first: only the sidecar sets it.
+// cookie) to the upstream, except the hooks' paths (404). The agreement
+// header is removed from every request first: only the sidecar sets it.
 func (s *Sidecar) Handler() http.Handler {
 	protocol := s.Vendor.Handler()
 	pages := s.Vendor.Middleware(s.proxy)
@@ -118,8 +125,20 @@ func (s *Sidecar) Handler() http.Handler {
 			protocol.ServeHTTP(w, r)
 			return
 		}
+		// The hooks answer what the application holds about anyone: a
+		// visitor must not reach them through the proxy.
+		if s.hidden[hiddenKey(r.URL.Path)] {
+			http.NotFound(w, r)
+			return
+		}
 		pages.ServeHTTP(w, r)
 	})
+}
+
+// hiddenKey is the form hook paths are compared in: decoded, cleaned, no
+// trailing slash, lower case, so no spelling of a hook path gets through.
+func hiddenKey(p string) string {
+	return strings.ToLower(strings.TrimSuffix(path.Clean("/"+p), "/"))
 }
 
 func (s *Sidecar) rewrite(pr *httputil.ProxyRequest) {

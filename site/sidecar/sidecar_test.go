@@ -136,3 +136,28 @@ trustedProxies = ["127.0.0.1", "10.0.0.0/8"]
 		}
 	}
 }
+
+// The example configuration (site/README.md walks through it) is valid.
+func TestExampleConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("example", "vendor.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "vendor.toml")
+	os.WriteFile(cfgPath, b, 0o600)
+	if _, err := WriteNewKey(filepath.Join(dir, "vendor.key")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.KeyFile != filepath.Join(dir, "vendor.key") || cfg.Store.Path != filepath.Join(dir, "vendor.db") {
+		t.Errorf("paths not resolved next to the file: %q %q", cfg.KeyFile, cfg.Store.Path)
+	}
+	if err := Check(cfg); err != nil {
+		t.Fatal(err)
+	}
+}

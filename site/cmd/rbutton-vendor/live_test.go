@@ -290,6 +290,23 @@ func TestSidecarInFrontOfUpstream(t *testing.T) {
 		t.Errorf("JSON answer got DNT-D %q, Tk %q", r.Header.Get("DNT-D"), r.Header.Get("Tk"))
 	}
 
+	// The hooks are not reachable through the sidecar, however spelt.
+	for _, p := range []string{"/hooks/items", "/hooks/items/", "//hooks/./items", "/hooks/%69tems", "/HOOKS/ended"} {
+		resp, err := http.Post(origin+p, "application/json", strings.NewReader(`{"sessions":["`+session+`"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("POST %s through the sidecar: %d, want 404", p, resp.StatusCode)
+		}
+	}
+	a.mu.Lock()
+	if len(a.asked) != 0 || len(a.ended) != 0 {
+		t.Errorf("a visitor reached the hooks: %+v %+v", a.asked, a.ended)
+	}
+	a.mu.Unlock()
+
 	// The data return from the browser links the session; the items hook
 	// hands back the application's page views.
 	target, body, err := c.SignedRequest(origin, doc.Endpoints.DataReturn, policy.RequestDataReturn, out.Record.ID, priv)
