@@ -57,9 +57,9 @@ type Config struct {
 	// unset means the configuration file's modification time. Every
 	// process serving the site must publish the same document, so set it
 	// where several run.
-	LastUpdate time.Time `toml:"lastUpdate"`
-	Endpoints  policy.Endpoints  `toml:"endpoints"`
-	Offers     []policy.Offer    `toml:"offers"`
+	LastUpdate time.Time        `toml:"lastUpdate"`
+	Endpoints  policy.Endpoints `toml:"endpoints"`
+	Offers     []policy.Offer   `toml:"offers"`
 
 	Store StoreConfig `toml:"store"`
 	Hooks HooksConfig `toml:"hooks"`
