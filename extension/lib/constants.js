@@ -74,6 +74,7 @@ export const HOST_TIMEOUT_MS = 5000;
 export const HOST_TIMEOUT_NETWORK_MS = 20000;
 export const HOST_NETWORK_TYPES = Object.freeze([
   'negotiate', 'data.fetch', 'relationship.end', 'terms.set', 'exception.set', 'exception.clear',
+  'site.check',
 ]);
 /** Retries after a transport failure (host crashed mid-call), with backoff. */
 export const HOST_RETRIES = 2;
@@ -82,7 +83,7 @@ export const HOST_BACKOFF_MS = 150;
 export const HOST_IDEMPOTENT_TYPES = Object.freeze([
   'hello', 'relationship.get', 'relationship.list', 'terms.get', 'terms.set',
   'exception.set', 'exception.clear', 'history.get', 'export', 'negotiate',
-  'changes', 'site.view',
+  'changes', 'site.view', 'site.check',
 ]);
 /**
  * Host error codes that mean the user's database cannot be used (PROTOCOL.md
@@ -174,6 +175,9 @@ export const MSG = Object.freeze({
   RETRY_HOST: 'host.retry',
   OPTIONS_GET: 'options.get',
   SETTINGS_SET: 'settings.set',
+  // "Does this site honour my signals?" and its MyTerms file (lib/honour.js).
+  SITE_CHECK: 'site.check',
+  PROFFER: 'site.proffer',
 });
 
 /** Popup's wait for a waking service worker. */

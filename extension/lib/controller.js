@@ -24,6 +24,7 @@ import { originOf, isNegotiable } from './origin.js';
 import { popupView, dataView } from './viewmodel.js';
 import { userTermsProblems } from './terms.js';
 import { tryParseAdvertisement, isDigest } from './advert.js';
+import { probePage, mytermsPath } from './honour.js';
 
 /** Host calls the options page may make directly through the worker. */
 export const HOST_PASSTHROUGH = Object.freeze(['hello', 'terms.get', 'terms.set', 'relationship.list', 'relationship.get', 'exception.clear', 'export']);
@@ -699,6 +700,47 @@ export function createController({
     await syncChanges();
   }
 
+  /**
+   * "Does this site honour my signals?" and its MyTerms file, for the popup:
+   * the page's consent strings read once now (lib/honour.js probePage, in
+   * the page's MAIN world), and the host's site.check (gpc.json and the
+   * MyTerms file, fetched at most once a day). Asked only when the popup
+   * opens, so it costs a page load nothing; never for a paused site, nor in
+   * a private window unless negotiating there is allowed.
+   */
+  async function siteCheck(tabId, siteOrigin) {
+    let origin = siteOrigin ? originOf(siteOrigin) : null;
+    let incognito = false;
+    if (!siteOrigin) {
+      origin = (await tabInfo(tabId))?.origin ?? null;
+      incognito = await isIncognito(tabId);
+    }
+    const out = { origin, page: null, check: null, terms: null, error: null, skipped: null };
+    if (!origin || !isNegotiable(origin)) return { ...out, skipped: 'not-web' };
+    if (mem.paused.includes(origin)) return { ...out, skipped: 'paused' };
+    if (incognito && mem.settings.negotiateInPrivate !== true) return { ...out, skipped: 'private' };
+    if (!siteOrigin && typeof scripting.executeScript === 'function') {
+      try {
+        const [first] = await scripting.executeScript({ target: { tabId }, world: 'MAIN', func: probePage, args: [500] });
+        out.page = first?.result ?? null;
+      } catch {
+        out.page = null; // a page scripts may not run in (the browser's own pages, a PDF)
+      }
+    }
+    const params = { site: origin };
+    const path = mytermsPath(out.page?.mytermsHref, origin);
+    if (path) params.mytermsPath = path;
+    try {
+      out.check = await host.call('site.check', params);
+      out.terms = (await host.call('terms.get', {}))?.defaults ?? null;
+      hostOk();
+    } catch (err) {
+      hostFailed(err);
+      out.error = { code: err?.code ?? null, message: err?.message ?? String(err) };
+    }
+    return out;
+  }
+
   async function handleMessage(msg) {
     await ready;
     switch (msg?.type) {
@@ -754,6 +796,15 @@ export function createController({
         const result = await host.call(msg.call, msg.params ?? {});
         hostOk();
         if (WITHDRAWING_CALLS.has(msg.call)) await termsChanged(msg.call === 'terms.set' ? null : originOf(msg.params?.site));
+        return { ok: true, result };
+      }
+      case MSG.SITE_CHECK:
+        return { ok: true, ...(await siteCheck(Number(msg.tabId), msg.site ?? null)) };
+      case MSG.PROFFER: {
+        const origin = originOf(msg.origin);
+        if (!origin) throw new Error('not a web origin');
+        const result = await host.call('myterms.proffer', { site: origin, agreement: String(msg.agreement ?? '') });
+        hostOk();
         return { ok: true, result };
       }
       case MSG.RETRY_HOST: {

@@ -15,6 +15,9 @@ const EVENT_WORDS = {
   'terms-changed': 'The site changed its terms',
   'data-returned': 'They returned the data they hold',
   ended: 'Relationship ended',
+  withdrawn: 'Consent withdrawn',
+  proffered: 'You proffered a MyTerms agreement',
+  compliance: 'The site did something the agreement does not allow',
 };
 
 function dimValue(group, obj, key) {

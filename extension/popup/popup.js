@@ -7,12 +7,17 @@
 
 import { MSG } from '../lib/constants.js';
 import { api, ask, el, when } from '../lib/ui.js';
+import { honourSection, mytermsSection } from './sitecheck.js';
 
 const $ = (id) => document.getElementById(id);
 let tabId = null;
 // ?site=<origin>: a site's view without a tab (from the options page).
 const siteParam = new URLSearchParams(location.search).get('site');
 let view = null;
+// The site check (gpc.json, MyTerms file, the page's privacy strings): asked
+// once per popup opening, after the main view is shown.
+let siteChecked = null;
+let siteChecking = null;
 
 function status(text, kind = '') {
   const s = $('status');
@@ -56,12 +61,27 @@ function render(v) {
   $('state-text').dataset.state = v.state;
   const parts = [];
   if (v.host) parts.push(renderHostProblem(v.host));
+  parts.push(el('div', { id: 'sitecheck' }));
   if (v.signals) parts.push(renderSignals(v));
   if (v.relationship) parts.push(...renderRelationship(v));
   if (v.history) parts.push(renderHistory(v.history));
   parts.push(renderActions(v));
   parts.push(el('section', { id: 'data', 'aria-live': 'polite' }));
   $('content').replaceChildren(...parts);
+  renderSiteCheck();
+}
+
+async function renderSiteCheck() {
+  const slot = $('sitecheck');
+  if (!slot || (tabId === null && !siteParam) || (view && !view.site)) return;
+  if (!siteChecked) {
+    slot.replaceChildren(el('p', { class: 'mark', id: 'honour-loading' }, 'Checking what this site says about your signals…'));
+    siteChecking ??= ask(siteParam ? { type: MSG.SITE_CHECK, site: siteParam } : { type: MSG.SITE_CHECK, tabId })
+      .catch((err) => ({ error: { message: err.message } }));
+    siteChecked = await siteChecking;
+  }
+  const now = $('sitecheck');
+  if (now) now.replaceChildren(...[honourSection(siteChecked), mytermsSection(siteChecked, view?.history, proffer)].filter(Boolean));
 }
 
 function renderHostProblem(h) {
@@ -169,6 +189,8 @@ const pause = (on) => act(on ? 'Pausing signals' : 'Resuming signals', async () 
 const renegotiate = () => act('Renegotiating', () => ask({ type: MSG.RENEGOTIATE, origin: view.origin }).then(() => undefined));
 const endRel = () => act('Ending the relationship', () => ask({ type: MSG.END, origin: view.origin }).then(() => `Relationship with ${view.site} ended.`));
 const allow = () => act(`Allowing this for ${view.site}`, () => ask({ type: MSG.ALLOW, origin: view.origin, terms: view.relationship.allow.terms }).then(() => undefined));
+const proffer = (code) => act(`Proffering ${code}`, () => ask({ type: MSG.PROFFER, origin: view.origin, agreement: code })
+  .then(() => `You proffered ${code} to ${view.site}; it is recorded, signed by you, in the history.`));
 const retryHost = () => act('Checking the helper', async () => {
   const r = await ask({ type: MSG.RETRY_HOST });
   return r.host.ok ? 'The helper is available.' : `Still unavailable: ${r.host.message ?? ''}`;

@@ -22,7 +22,7 @@ const flush = () => new Promise((r) => setImmediate(r));
  * 'crash' for a host that exits); `log` records every browser and host call
  * in order, so tests can check what happened before what.
  */
-function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false } = {}) {
+function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false, executeScript = undefined } = {}) {
   const log = [];
   const rules = { dynamic: [], session: [] };
   let scripts = [];
@@ -72,6 +72,7 @@ function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko
       getRegisteredContentScripts: async () => structuredClone(scripts),
       registerContentScripts: async (list) => { log.push('scripts.register'); scripts = [...scripts, ...structuredClone(list)]; },
       unregisterContentScripts: async ({ ids }) => { scripts = scripts.filter((s) => !ids.includes(s.id)); },
+      ...(executeScript ? { executeScript } : {}),
     },
     storage: { local: area('local'), session: area('session') },
     tabs: {
@@ -526,4 +527,52 @@ test('after my terms change (here or elsewhere), the next visit asks the host ag
   await navigate(f, 2, `${SHOP}/`, { advertisement: ADV });
   await navigate(f, 1, `${NEWS}/`, { advertisement: `v=1, terms=:${D(5)}:` });
   assert.deepEqual(negotiations(), [NEWS, SHOP], 'the unchanged news conflict is not asked about again');
+});
+
+test('site check: the page read once in its MAIN world, the host asked with the page\'s MyTerms path; nothing when paused or private', async () => {
+  const check = { site: SHOP, gpc: { state: 'found' }, gpcStatement: { gpc: true }, myterms: { state: 'found' }, mytermsFile: { agreements: [] } };
+  const page = { usp: { source: '__uspapi', value: '1YYN' }, gpp: null, onetrust: null, mytermsHref: `${SHOP}/terms/mine.json`, dialogAgreements: [] };
+  const injected = [];
+  const f = fakeBrowser({
+    handlers: { 'site.check': () => check, 'terms.get': () => ({ defaults: { v: 1 } }), 'myterms.proffer': (p) => ({ proffered: p.agreement }) },
+    executeScript: async (details) => { injected.push(details); return [{ result: page }]; },
+  });
+  await f.c.ready;
+  await navigate(f, 1, `${SHOP}/`);
+  f.hostCalls.length = 0;
+  const r = await f.c.onMessage({ type: MSG.SITE_CHECK, tabId: 1 });
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.page, page);
+  assert.deepEqual(r.check, check);
+  assert.equal(injected.length, 1);
+  assert.equal(injected[0].world, 'MAIN');
+  assert.deepEqual(injected[0].target, { tabId: 1 });
+  assert.equal(injected[0].func.name, 'probePage');
+  assert.deepEqual(f.hostCalls.map((x) => [x.type, x.params]), [['site.check', { site: SHOP, mytermsPath: '/terms/mine.json' }], ['terms.get', {}]]);
+
+  const p = await f.c.onMessage({ type: MSG.PROFFER, origin: `${SHOP}/`, agreement: 'SD-BASE' });
+  assert.deepEqual(p.result, { proffered: 'SD-BASE' });
+
+  // A page on another origin names a MyTerms file: not passed on.
+  page.mytermsHref = 'https://cdn.example/myterms.json';
+  f.hostCalls.length = 0;
+  await f.c.onMessage({ type: MSG.SITE_CHECK, tabId: 1 });
+  assert.deepEqual(f.hostCalls[0].params, { site: SHOP });
+
+  // Paused: neither the page nor the host is asked.
+  await f.c.onMessage({ type: MSG.PAUSE, origin: SHOP });
+  f.hostCalls.length = 0;
+  injected.length = 0;
+  const paused = await f.c.onMessage({ type: MSG.SITE_CHECK, tabId: 1 });
+  assert.equal(paused.skipped, 'paused');
+  assert.equal(injected.length + f.hostCalls.length, 0);
+  await f.c.onMessage({ type: MSG.RESUME, origin: SHOP });
+
+  // A private window, negotiation there not allowed: nothing either.
+  f.openTabs.set(2, { id: 2, url: `${NEWS}/`, status: 'complete', incognito: true });
+  f.hostCalls.length = 0;
+  const priv = await f.c.onMessage({ type: MSG.SITE_CHECK, tabId: 2 });
+  assert.equal(priv.skipped, 'private');
+  assert.equal(injected.length, 0);
+  assert.ok(!f.hostCalls.some((x) => x.type === 'site.check'));
 });
