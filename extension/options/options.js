@@ -246,6 +246,8 @@ async function loadFromHost() {
   } catch (err) {
     renderPresets();
     fillForm(presets.find((p) => p.name === DEFAULT_PRESET).terms);
+    // A damaged database shows once, in the helper's status, with what to run.
+    if (err.kind === 'store') renderHost({ ok: false, kind: err.kind, code: err.code, message: err.message });
     if (hostOk) status(`Could not read your terms from the helper: ${err.message}`, true);
   }
   try {
@@ -253,7 +255,8 @@ async function loadFromHost() {
     renderRelationships(list);
     renderExceptions(list);
   } catch (err) {
-    const msg = el('p', { class: 'mark' }, `Unavailable: ${err.message}`);
+    if (err.kind === 'store') renderHost({ ok: false, kind: err.kind, code: err.code, message: err.message });
+    const msg = el('p', { class: 'mark' }, hostOk ? `Unavailable: ${err.message}` : 'Unavailable until the helper problem above is fixed.');
     $('relationships').replaceChildren(msg);
     $('exceptions').replaceChildren(msg.cloneNode(true));
   }

@@ -195,6 +195,9 @@ func (c *CRM) For(v *site.Vendor, r *http.Request) (policy.Details, bool) {
 func shopHandler(v *site.Vendor, crm *CRM) http.Handler {
 	mux := http.NewServeMux()
 	v.Mount(mux)
+	// What the shop receives when other sites' pages embed it (tests check
+	// that no agreed digest arrives there, PROTOCOL.md 3.2).
+	new(subresources).mount(mux)
 	page := func(title string, body template.HTML) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			recordView(v, r, title)
@@ -370,41 +373,32 @@ renegotiates before anything else happens.</p>` + current()
 var plainTheme = theme{Name: "Plain Old Site", Tagline: "No DNT-D here — just listening", Accent: "#3d6b4f", Mark: "PS",
 	Nav: []link{{"/", "Home"}, {"/about", "About"}}}
 
-// plainSite speaks no DNT-D; it records the headers of the last subresource
-// request (/pixel.gif, /script.js) so tests can see what third-party
-// requests carried.
-type plainSite struct {
+// subresources records the headers of the last subresource request
+// (/pixel.gif, also POSTed as a beacon; /script.js) and serves them at
+// /last-headers, so tests can see what requests made by other sites' pages
+// carried.
+type subresources struct {
 	mu    sync.Mutex
 	count int
 	last  map[string]any
 }
 
-func (p *plainSite) handler() http.Handler {
-	mux := http.NewServeMux()
-	show := func(title string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			var b []byte
-			for _, h := range headerList(r) {
-				b = fmt.Appendf(b, `<tr><td>%s</td><td class="v">%s</td></tr>`, template.HTMLEscapeString(h.Name), template.HTMLEscapeString(h.Value))
-			}
-			render(w, r, plainTheme, false, title, template.HTML(`<p>This site publishes no DNT-D terms. Here is every header your browser sent:</p><table id="headers">`+string(b)+`</table>`))
-		}
-	}
-	mux.HandleFunc("GET /{$}", (show("What your browser told us")))
-	mux.HandleFunc("GET /about", show("About this plain site"))
+func (p *subresources) mount(mux *http.ServeMux) {
 	record := func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.count++
-		p.last = map[string]any{"count": p.count, "path": r.URL.RequestURI(), "headers": headerMap(r)}
+		p.last = map[string]any{"count": p.count, "path": r.URL.RequestURI(), "method": r.Method, "headers": headerMap(r)}
 		p.mu.Unlock()
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 	}
-	mux.HandleFunc("GET /pixel.gif", func(w http.ResponseWriter, r *http.Request) {
+	pixel := func(w http.ResponseWriter, r *http.Request) {
 		record(w, r)
 		w.Header().Set("Content-Type", "image/gif")
 		w.Write(pixelGIF)
-	})
+	}
+	mux.HandleFunc("GET /pixel.gif", pixel)
+	mux.HandleFunc("POST /pixel.gif", pixel)
 	mux.HandleFunc("GET /script.js", func(w http.ResponseWriter, r *http.Request) {
 		record(w, r)
 		w.Header().Set("Content-Type", "text/javascript")
@@ -423,6 +417,27 @@ func (p *plainSite) handler() http.Handler {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Write(b)
 	})
+}
+
+// plainSite speaks no DNT-D; it records its subresource requests.
+type plainSite struct {
+	subresources
+}
+
+func (p *plainSite) handler() http.Handler {
+	mux := http.NewServeMux()
+	show := func(title string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var b []byte
+			for _, h := range headerList(r) {
+				b = fmt.Appendf(b, `<tr><td>%s</td><td class="v">%s</td></tr>`, template.HTMLEscapeString(h.Name), template.HTMLEscapeString(h.Value))
+			}
+			render(w, r, plainTheme, false, title, template.HTML(`<p>This site publishes no DNT-D terms. Here is every header your browser sent:</p><table id="headers">`+string(b)+`</table>`))
+		}
+	}
+	mux.HandleFunc("GET /{$}", (show("What your browser told us")))
+	mux.HandleFunc("GET /about", show("About this plain site"))
+	p.mount(mux)
 	return mux
 }
 
