@@ -1,6 +1,7 @@
 // Scenario 1: the extension sends DNT: 1, Sec-GPC: 1 and Sec-DNT-D: v=1 on the
 // top-level document and on its subresources, third-party ones included,
-// and the page sees navigator.globalPrivacyControl === true.
+// and the page sees navigator.globalPrivacyControl === true from getters that
+// look native.
 
 import assert from 'node:assert/strict';
 import { scenario } from './lib/scenario.mjs';
@@ -70,4 +71,23 @@ scenario('signals on the document, on third-party subresources, and in navigator
   const [top] = third.find('/page.html?kind=top');
   assertSignals(top.headers, 'third-party host as top-level document');
   assert.equal(await other.page.evaluate(() => navigator.globalPrivacyControl), true, 'navigator.globalPrivacyControl on another site');
+
+  // The getters look like the browser's own: name, length, and what
+  // Function.prototype.toString prints, compared with a native getter's.
+  const looks = await tab.page.evaluate(() => {
+    const native = Object.getOwnPropertyDescriptor(Navigator.prototype, 'userAgent').get;
+    const show = (f) => Function.prototype.toString.call(f);
+    const out = { template: show(native), toString: show(Function.prototype.toString), viaMethod: {} };
+    for (const name of ['globalPrivacyControl', 'doNotTrack']) {
+      const get = Object.getOwnPropertyDescriptor(Navigator.prototype, name).get;
+      out[name] = { text: show(get), name: get.name, length: get.length };
+      out.viaMethod[name] = get.toString();
+    }
+    return out;
+  });
+  for (const name of ['globalPrivacyControl', 'doNotTrack']) {
+    assert.deepEqual(looks[name], { text: looks.template.replace('userAgent', name), name: `get ${name}`, length: 0 }, `navigator.${name}'s getter looks native`);
+    assert.equal(looks.viaMethod[name], looks[name].text);
+  }
+  assert.match(looks.toString, /^function toString\(\) \{\s*\[native code\]\s*\}$/, 'Function.prototype.toString looks native');
 });

@@ -63,7 +63,7 @@ export const HOST_PROTOCOL = 1;
 export const HOST_REQUIRED_CAPABILITIES = Object.freeze([
   'hello', 'relationship.get', 'relationship.list', 'negotiate', 'terms.get',
   'terms.set', 'exception.set', 'exception.clear', 'relationship.end',
-  'history.get', 'data.request', 'data.accept',
+  'history.get', 'data.request', 'data.accept', 'changes', 'site.view',
 ]);
 /**
  * Per-call timeouts (ms). The network calls talk to sites: negotiate (the

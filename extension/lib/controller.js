@@ -379,27 +379,6 @@ export function createController({
     }
   }
 
-  /** `changes`, or for a host that predates it the whole list every time. */
-  async function hostChanges(since) {
-    try {
-      return await host.call('changes', { since });
-    } catch (err) {
-      if (err?.code !== 'unknown_type') throw err;
-      return { generation: null, relationships: await host.call('relationship.list', {}) };
-    }
-  }
-
-  /** `site.view`, or for a host that predates it the two calls it replaces. */
-  async function hostSiteView(site) {
-    try {
-      return await host.call('site.view', { site });
-    } catch (err) {
-      if (err?.code !== 'unknown_type') throw err;
-      const relationship = await host.call('relationship.get', { site });
-      return { relationship, history: relationship ? await host.call('history.get', { site }) : null, generation: null };
-    }
-  }
-
   let syncing = null;
   let syncAgain = false;
   /**
@@ -418,7 +397,7 @@ export function createController({
       try {
         do {
           syncAgain = false;
-          const res = await hostChanges(mem.generation ?? 0);
+          const res = await host.call('changes', { since: mem.generation ?? 0 });
           hostOk();
           const generation = Number.isInteger(res?.generation) ? res.generation : null;
           if (res?.relationships !== null && res?.relationships !== undefined) await relationshipsKnown(res.relationships, generation);
@@ -559,6 +538,9 @@ export function createController({
       else delete mem.advertised[origin];
     }
     await setTop(tabId, origin);
+    // The change check this navigation started (an agreed site) decides
+    // whether this document finds an agreement or negotiates anew.
+    if (syncing) await syncing.catch(() => {});
     await documentArrived(tabId, origin, advertisement, incognito ?? (await isIncognito(tabId)));
   }
 
@@ -669,7 +651,7 @@ export function createController({
     let history = null;
     if (origin && status.ok && isNegotiable(origin)) {
       try {
-        const view = await hostSiteView(origin);
+        const view = await host.call('site.view', { site: origin });
         rel = view?.relationship ?? null;
         history = view?.history ?? null;
         // The popup is one of the places a change made elsewhere shows up.

@@ -35,7 +35,7 @@ function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko
   const painted = new Map();
   const hostCalls = [];
   const h = {
-    hello: () => ({ version: '0.1.0', protocol: 1, capabilities: [...HOST_REQUIRED_CAPABILITIES, 'changes', 'site.view'], generation: 1 }),
+    hello: () => ({ version: '0.1.0', protocol: 1, capabilities: [...HOST_REQUIRED_CAPABILITIES], generation: 1 }),
     changes: () => ({ generation: 1, relationships: null }),
     ...handlers,
   };
@@ -318,23 +318,14 @@ test('changes made elsewhere (CLI, another browser): the alarm, a forget, a with
   assert.equal(f.hostCalls.length, calls);
 });
 
-test('a host older than `changes` and `site.view`: the full list and the two calls they replace', async () => {
-  const f = fakeBrowser({
-    local: agreedStore(),
-    handlers: {
-      changes: undefined, 'site.view': undefined,
-      'relationship.list': () => [{ ...SHOP_REL, state: 'ended', agreedDigest: '' }],
-      'relationship.get': () => ({ ...SHOP_REL, state: 'ended', agreedDigest: '' }),
-      'history.get': () => ({ site: SHOP, events: [], verified: true }),
-    },
-  });
+test('a host older than `changes`: "out of date", with what to run', async () => {
+  const f = fakeBrowser({ local: agreedStore(), handlers: { changes: undefined } });
   await f.c.ready;
   await f.settle();
-  assert.equal(f.dntd({ url: `${SHOP}/`, type: 'main_frame' }), 'v=1');
   f.openTabs.set(1, { id: 1, url: `${SHOP}/` });
   const { view } = await f.c.onMessage({ type: MSG.POPUP_GET, tabId: 1 });
-  assert.equal(view.relationship.state, 'ended');
-  assert.equal(view.host, null);
+  assert.equal(view.host.heading, 'The r-button helper is out of date');
+  assert.deepEqual(view.host.commands.map((c) => c.command), ['make install', 'rbutton install']);
 });
 
 test('popup: one host call for the site, a consistent damaged-database state in words', async () => {
