@@ -87,9 +87,10 @@ export const HOST_IDEMPOTENT_TYPES = Object.freeze([
 ]);
 /**
  * Host error codes that mean the user's database cannot be used (PROTOCOL.md
- * 20, error codes): every call fails the same way until the user acts.
+ * 20, error codes; hello's `storeError`): every call fails the same way until
+ * the user acts.
  */
-export const HOST_STORE_PROBLEMS = Object.freeze(['store_corrupt', 'store_newer_schema']);
+export const HOST_STORE_PROBLEMS = Object.freeze(['store_corrupt', 'store_newer_schema', 'store_error']);
 /**
  * The change check (PROTOCOL.md 20, `changes`): an alarm of this period (the
  * shortest Chromium allows) asks the host what changed; together with the

@@ -435,7 +435,10 @@ export function createController({
   async function checkHost(force = false) {
     if (!force && mem.hostStatus && now() - mem.hostStatus.checked < HELLO_TTL_MS) return mem.hostStatus;
     try {
-      hostOk(await host.hello());
+      const hello = await host.hello();
+      // The helper runs but cannot read the database: one state, with what to do.
+      if (hello?.storeError) throw new HostError('remote', hello.storeError.message, { code: hello.storeError.code, type: 'hello' });
+      hostOk(hello);
     } catch (err) {
       if (hostProblemOf(err)) hostFailed(err);
       else mem.hostStatus = { ok: false, kind: err.kind ?? 'transport', message: err.message, checked: now() };

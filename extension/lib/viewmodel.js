@@ -69,7 +69,7 @@ export function hostProblem(host) {
   if (host.kind === 'store') {
     return {
       kind: host.kind,
-      heading: 'Your r-button database is damaged',
+      heading: host.code === 'store_error' ? 'Your r-button database cannot be read' : 'Your r-button database is damaged',
       message: host.message ?? '',
       commands: [{ where: 'to see what is wrong and how to repair it', command: INSTALL_HINT.doctor }],
     };

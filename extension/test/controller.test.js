@@ -354,6 +354,13 @@ test('popup: one host call for the site, a consistent damaged-database state in 
   const failed = await g.c.onMessage({ type: MSG.HOST, call: 'terms.get' });
   assert.equal(failed.ok, false);
   assert.equal(failed.error.kind, 'store');
+
+  // The helper answers hello but says it cannot read the database: the same state.
+  const h = fakeBrowser({ handlers: { hello: () => ({ version: '0.1.0', protocol: 1, capabilities: [...HOST_REQUIRED_CAPABILITIES], generation: 0, storeError: damaged }) } });
+  await h.c.ready;
+  const opts = await h.c.onMessage({ type: MSG.OPTIONS_GET });
+  assert.deepEqual({ ok: opts.host.ok, kind: opts.host.kind, code: opts.host.code }, { ok: false, kind: 'store', code: 'store_corrupt' });
+  assert.equal(opts.host.message, damaged.message);
 });
 
 test('pause and resume: rules, navigator scripts, tab state; another page\'s change arrives through storage', async () => {
