@@ -27,7 +27,7 @@ import { tryParseAdvertisement, isDigest } from './advert.js';
 import { probePage, mytermsPath } from './honour.js';
 
 /** Host calls the options page may make directly through the worker. */
-export const HOST_PASSTHROUGH = Object.freeze(['hello', 'terms.get', 'terms.set', 'relationship.list', 'relationship.get', 'exception.clear', 'export']);
+const HOST_PASSTHROUGH = Object.freeze(['hello', 'terms.get', 'terms.set', 'relationship.list', 'relationship.get', 'exception.clear', 'export']);
 /** Host calls after which what the browser signals may have changed (withdrawal): rules are refreshed before replying. */
 const WITHDRAWING_CALLS = new Set(['terms.set', 'exception.set', 'exception.clear']);
 
@@ -37,7 +37,7 @@ function summary(rel) {
 }
 
 /** Errors that are about the user's host installation or database, not one call. */
-export function hostProblemOf(err) {
+function hostProblemOf(err) {
   if (!(err instanceof HostError)) return null;
   if (err.kind === 'unavailable' || err.kind === 'outdated') return { ok: false, kind: err.kind, message: err.message };
   if (err.kind === 'remote' && HOST_STORE_PROBLEMS.includes(err.code)) return { ok: false, kind: 'store', code: err.code, message: err.message };

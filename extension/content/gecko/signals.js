@@ -47,7 +47,8 @@
   const shown = new Map(); // our function (waived) -> what toString says about it
   const nameIt = (f, name) => {
     try {
-      Object.defineProperty(f, 'name', { value: name, configurable: true });
+      // Through the waiver: on the Xray it would be an expando only we see.
+      Object.defineProperty(XPCNativeWrapper.unwrap(f), 'name', { value: name, configurable: true });
     } catch {
       // keep the name it has
     }
@@ -55,8 +56,9 @@
 
   for (const [name, value] of signals) {
     try {
-      const get = exportFunction(() => value, page);
-      nameIt(get, `get ${name}`);
+      // The forwarder exportFunction makes takes its name from the function given.
+      const get = exportFunction(Object.getOwnPropertyDescriptor({ get [name]() { return value; } }, name).get, page);
+      if (get.name !== `get ${name}`) nameIt(get, `get ${name}`);
       Object.defineProperty(proto, name, { configurable: true, enumerable: true, get });
       if (nativeGetter) shown.set(key(get), nativeGetter(name));
     } catch {
@@ -65,8 +67,7 @@
   }
 
   if (!nativeGetter || !originalToString?.writable || !originalToString.configurable) return;
-  let toString = null;
-  toString = exportFunction(function () {
+  const toString = exportFunction(function toString() {
     const text = shown.get(key(this));
     if (text !== undefined) return text;
     try {
@@ -76,7 +77,7 @@
       throw new page.TypeError(err?.message ?? 'Function.prototype.toString requires that \'this\' be a Function');
     }
   }, page);
-  nameIt(toString, 'toString');
+  if (toString.name !== 'toString') nameIt(toString, 'toString');
   shown.set(key(toString), nativeToString.call(nativeToString));
   try {
     Object.defineProperty(fnProto, 'toString', { ...originalToString, value: toString });
