@@ -499,24 +499,28 @@ func ExportAll(db *store.DB, now time.Time) (*Export, error) {
 	return ex, err
 }
 
-// conflictSummary renders conflicts for a history event's detail.
+// conflictSummary renders a negotiation's conflicts for a history event's
+// detail.
 func conflictSummary(cs []policy.Conflict) string {
+	s := "no acceptable offer"
+	if len(cs) > 0 {
+		s += "; conflicts on " + conflictDimensions(cs)
+	}
+	return truncate(s, 1000)
+}
+
+// conflictDimensions renders each conflicting dimension once, with what
+// the user allows and what the other side needs.
+func conflictDimensions(cs []policy.Conflict) string {
 	var parts []string
 	seen := map[string]bool{}
 	for _, c := range cs {
 		if !seen[c.Dimension] {
 			seen[c.Dimension] = true
-			parts = append(parts, c.Dimension)
+			parts = append(parts, fmt.Sprintf("%s %s > %s", c.Dimension, c.Needs, c.Allows))
 		}
 	}
-	s := "no acceptable offer"
-	if len(parts) > 0 {
-		s += "; conflicts on " + strings.Join(parts, ", ")
-	}
-	if len(s) > 1000 {
-		s = s[:1000]
-	}
-	return s
+	return strings.Join(parts, ", ")
 }
 
 // sameTerms compares user terms by their JSON, as stored.

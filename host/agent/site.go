@@ -76,8 +76,10 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 			site, backoff.Next.Format(time.RFC3339), backoff.Failures, backoff.LastError)
 	}
 	in := negotiate.Input{Origin: site, Digest: digest, User: user}
+	var proposedWith ed25519.PublicKey // the key the proposals were signed with, once stored
 	if key != nil {
 		in.Public, in.Private = key.Public, key.Private
+		proposedWith = key.Public
 	} else {
 		// The key is created now but stored only just before the first
 		// proposal (a site whose terms cannot even be fetched leaves
@@ -100,6 +102,9 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 				}
 				return tx.PutKey(site, use)
 			})
+			if err == nil {
+				proposedWith, in.Private = use.Public, use.Private
+			}
 			return use.Public, use.Private, err
 		}
 	}
@@ -110,9 +115,30 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 		return nil, nerr
 	}
 
-	var rel store.Relationship
+	var (
+		rel       store.Relationship
+		forgotten bool      // the user forgot the site while the site decided
+		ended     []stopped // the agreement, when the terms changed meanwhile
+	)
 	err = a.DB.Update(func(tx *store.Tx) error {
-		prior, err := tx.Relationship(site) // re-read: another host may have written meanwhile
+		// Re-read everything the outcome depends on: another call or host
+		// may have written meanwhile (a terms change, forget, negotiate).
+		prior, err := tx.Relationship(site)
+		if err != nil {
+			return err
+		}
+		nowKey, err := tx.Key(site)
+		if err != nil {
+			return err
+		}
+		if proposedWith != nil && (nowKey == nil || !nowKey.Public.Equal(proposedWith)) {
+			// Forgotten (and perhaps a new key made by another negotiation):
+			// storing this outcome would bring the site back, with an
+			// agreement whose key is gone. Nothing is stored.
+			forgotten = true
+			return nil
+		}
+		nowUser, nowException, err := termsInForce(tx, site)
 		if err != nil {
 			return err
 		}
@@ -174,10 +200,49 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 				return err
 			}
 		}
-		return tx.PutRelationship(rel)
+		if err := tx.PutRelationship(rel); err != nil {
+			return err
+		}
+		if rel.State != store.StateAgreed || (sameTerms(&user, nowUser) && exception == nowException) {
+			return nil
+		}
+		// The user's terms changed while the site decided (terms.set,
+		// exception.*, import): that change's withdrawal check could not see
+		// this agreement, so it runs now, in the same write.
+		if ended, err = a.recheck(tx, site, "the user changed their terms during the negotiation"); err != nil {
+			return err
+		}
+		cur, err := tx.Relationship(site)
+		if err == nil && cur != nil {
+			rel = *cur
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	if forgotten {
+		if out.Record != nil {
+			// The site holds an agreement the user can no longer reach:
+			// end it now, with the key still in memory.
+			w := a.endWithSite(ctx, stopped{site: site, doc: out.Doc, record: out.Record.ID, key: in.Private})
+			if w.Error != nil {
+				a.Log.Warn().Str("site", site).Str("code", w.Error.Code).Msg("ending the agreement of a site forgotten during the negotiation")
+			}
+		}
+		return nil, proto.Errorf(proto.CodeNotFound, "%s was forgotten while the negotiation ran; nothing was stored and the site was asked to end what it accepted", site)
+	}
+	if len(ended) > 0 {
+		a.endWithSites(ctx, ended)
+		if err := a.DB.View(func(tx *store.Tx) error {
+			cur, err := tx.Relationship(site)
+			if err == nil && cur != nil {
+				rel = *cur
+			}
+			return err
+		}); err != nil {
+			return nil, err
+		}
 	}
 	return rel, nil
 }

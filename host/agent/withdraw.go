@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -101,25 +100,6 @@ func (a *Agent) stop(tx *store.Tx, r store.Relationship, endedBy, event, detail 
 	return s, tx.PutRelationship(r)
 }
 
-func conflictDimensions(cs []policy.Conflict) string {
-	var dims []string
-	seen := map[string]bool{}
-	for _, c := range cs {
-		if !seen[c.Dimension] {
-			seen[c.Dimension] = true
-			dims = append(dims, fmt.Sprintf("%s %s > %s", c.Dimension, c.Needs, c.Allows))
-		}
-	}
-	s := ""
-	for i, d := range dims {
-		if i > 0 {
-			s += ", "
-		}
-		s += d
-	}
-	return s
-}
-
 // endWithSites sends a signed end request for every stopped agreement, all
 // at once, within WithdrawTimeout, and records each outcome in the history
 // (an ended event) and in the relationship's error.
@@ -148,12 +128,15 @@ func (a *Agent) endWithSites(ctx context.Context, list []stopped) []Withdrawn {
 				detail = truncate("ended locally; site: "+e.Code+": "+e.Message, 1000)
 				relErr = &store.RelationshipError{Code: e.Code, Message: e.Message}
 			}
-			if _, err := tx.AppendEvent(s.site, policy.Event{Type: policy.EventEnded, Time: now, Agreement: s.record, Detail: detail}); err != nil {
+			cur, err := tx.Relationship(s.site)
+			if err != nil {
 				return err
 			}
-			cur, err := tx.Relationship(s.site)
-			if err != nil || cur == nil {
-				continue // forgotten meanwhile
+			if cur == nil {
+				continue // forgotten meanwhile: nothing of it is written back
+			}
+			if _, err := tx.AppendEvent(s.site, policy.Event{Type: policy.EventEnded, Time: now, Agreement: s.record, Detail: detail}); err != nil {
+				return err
 			}
 			if cur.State == store.StateEnded && cur.Record != nil && cur.Record.ID == s.record {
 				cur.Error = relErr
@@ -282,12 +265,15 @@ func (a *Agent) changes(_ context.Context, raw json.RawMessage) (any, error) {
 			return nil
 		}
 		rels, err := tx.Relationships()
+		if err != nil {
+			return err
+		}
 		list := make([]Summary, 0, len(rels))
 		for _, r := range rels {
 			list = append(list, Summarize(r))
 		}
 		res.Relationships = &list
-		return err
+		return nil
 	})
 	return res, err
 }

@@ -3,10 +3,12 @@ package agent
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,14 @@ type vendor struct {
 
 func newVendor(t *testing.T, offers ...policy.Offer) *vendor {
 	t.Helper()
+	return newVendorWith(t, nil, nil, offers...)
+}
+
+// newVendorWith starts a vendor keeping its decisions in st (the memory
+// store when nil) whose handler is wrapped by wrap (when not nil): a test
+// holds, drops or inspects exchanges there.
+func newVendorWith(t *testing.T, st site.Store, wrap func(http.Handler) http.Handler, offers ...policy.Offer) *vendor {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -35,14 +45,191 @@ func newVendor(t *testing.T, offers ...policy.Offer) *vendor {
 	}
 	origin := "http://" + ln.Addr().String()
 	v, err := site.New(site.Config{Origin: origin, Controller: policy.Controller{Name: "Vendor", Contact: "privacy@vendor.test"},
-		PolicyURL: "https://vendor.test/privacy", Offers: offers, PrivateKey: priv})
+		PolicyURL: "https://vendor.test/privacy", Offers: offers, PrivateKey: priv, Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: v.Handler()}}
+	h := v.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &vendor{Vendor: v, srv: srv, origin: origin}
+}
+
+// heldProposals holds every POST to path (the agreement endpoint: every
+// proposal) until release is closed, and keeps the vendor's answers.
+type heldProposals struct {
+	path    string
+	arrived chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	answers []policy.Answer
+}
+
+func newHeldProposals() *heldProposals { return newHeld(site.DefaultAgreementPath) }
+
+func newHeld(path string) *heldProposals {
+	return &heldProposals{path: path, arrived: make(chan struct{}, 8), release: make(chan struct{})}
+}
+
+func (hp *heldProposals) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != hp.path {
+			h.ServeHTTP(w, r)
+			return
+		}
+		hp.arrived <- struct{}{}
+		<-hp.release
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		var ans policy.Answer
+		if json.Unmarshal(rec.Body.Bytes(), &ans) == nil {
+			hp.mu.Lock()
+			hp.answers = append(hp.answers, ans)
+			hp.mu.Unlock()
+		}
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	})
+}
+
+func (hp *heldProposals) acceptedRecords() []string {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	var ids []string
+	for _, a := range hp.answers {
+		if a.Record != nil {
+			ids = append(ids, a.Record.ID)
+		}
+	}
+	return ids
+}
+
+// negotiateAsync starts a negotiate call and returns where its outcome
+// arrives.
+func negotiateAsync(a *Agent, params map[string]string) <-chan negotiated {
+	done := make(chan negotiated, 1)
+	raw, _ := json.Marshal(params)
+	go func() {
+		res, perr := a.Handle(context.Background(), proto.Request{ID: "n", Type: proto.TypeNegotiate, Params: raw})
+		rel, _ := res.(store.Relationship)
+		done <- negotiated{rel, perr}
+	}()
+	return done
+}
+
+type negotiated struct {
+	rel store.Relationship
+	err *proto.Error
+}
+
+// TestTermsChangeDuringNegotiation: the user tightens their terms while the
+// site is deciding on a proposal made under the old ones. The terms change
+// found nothing in force to withdraw; the negotiation, finishing after it,
+// must not leave an agreement in force that the terms now in force refuse:
+// it is stored withdrawn and ended with the site.
+func TestTermsChangeDuringNegotiation(t *testing.T) {
+	t.Parallel()
+	held := newHeldProposals()
+	shop := newVendorWith(t, nil, held.wrap, basicOffer) // fits analytics, not service-only
+	a := newAgent(t)
+	done := negotiateAsync(a, shop.negotiateParams())
+	<-held.arrived
+	res := mustCall[TermsSetResult](t, a, proto.TypeTermsSet, map[string]any{"terms": mustPreset(t, "service-only")})
+	if len(res.Withdrawn) != 0 {
+		t.Fatalf("withdrawn %+v before any agreement existed", res.Withdrawn)
+	}
+	close(held.release)
+	out := <-done
+	if out.err != nil {
+		t.Fatalf("negotiate: %v", out.err)
+	}
+	got := relationship(t, a, shop.origin)
+	for _, r := range []store.Relationship{out.rel, got} {
+		if r.State != store.StateEnded || r.AgreedDigest != "" || r.EndedBy != store.EndedByWithdrawal {
+			t.Errorf("relationship after the terms changed: state %s, agreedDigest %q, endedBy %q; want ended, withdrawn", r.State, r.AgreedDigest, r.EndedBy)
+		}
+	}
+	if h := history(t, a, shop.origin); fmt.Sprint(h) != "[negotiated withdrawn ended]" {
+		t.Errorf("history = %v", h)
+	}
+	ids := held.acceptedRecords()
+	if len(ids) != 1 {
+		t.Fatalf("vendor accepted %v", ids)
+	}
+	if sr := shop.record(t, ids[0]); sr.Ended.IsZero() || sr.EndedBy != "user" {
+		t.Errorf("the site still holds the agreement in force: %+v", sr)
+	}
+}
+
+// TestForgetWhileEnding: the user forgets a site while its withdrawn
+// agreement's end request is on its way. The site's answer, recorded
+// afterwards, must not bring the forgotten site's history back.
+func TestForgetWhileEnding(t *testing.T) {
+	t.Parallel()
+	held := newHeld(site.DefaultEndPath)
+	shop := newVendorWith(t, nil, held.wrap, basicOffer)
+	a := newAgent(t)
+	rel := mustCall[store.Relationship](t, a, proto.TypeNegotiate, shop.negotiateParams())
+	type setResult struct {
+		res TermsSetResult
+		err *proto.Error
+	}
+	done := make(chan setResult, 1)
+	raw, _ := json.Marshal(map[string]any{"terms": mustPreset(t, "service-only")})
+	go func() {
+		res, perr := a.Handle(context.Background(), proto.Request{ID: "s", Type: proto.TypeTermsSet, Params: raw})
+		r, _ := res.(TermsSetResult)
+		done <- setResult{r, perr}
+	}()
+	<-held.arrived // stopped locally; the end request is at the site
+	if _, found, err := a.Forget(context.Background(), shop.origin); err != nil || !found {
+		t.Fatalf("forget: found %v, %v", found, err)
+	}
+	close(held.release)
+	out := <-done
+	if out.err != nil || len(out.res.Withdrawn) != 1 || !out.res.Withdrawn[0].Ended {
+		t.Fatalf("terms.set: %+v %v", out.res, out.err)
+	}
+	assertNothingStored(t, a, shop.origin)
+	if sr := shop.record(t, rel.Record.ID); sr.Ended.IsZero() {
+		t.Errorf("the site was not told")
+	}
+}
+
+// TestForgetDuringNegotiation: the user forgets the site while it decides
+// on a proposal. The negotiation stores nothing (no relationship without
+// its key, no history brought back) and ends what the site accepted.
+func TestForgetDuringNegotiation(t *testing.T) {
+	t.Parallel()
+	held := newHeldProposals()
+	shop := newVendorWith(t, nil, held.wrap, basicOffer)
+	a := newAgent(t)
+	done := negotiateAsync(a, shop.negotiateParams())
+	<-held.arrived
+	if _, found, err := a.Forget(context.Background(), shop.origin); err != nil || !found {
+		t.Fatalf("forget: found %v, %v (the key stored before proposing)", found, err)
+	}
+	close(held.release)
+	out := <-done
+	if out.err == nil || out.err.Code != proto.CodeNotFound {
+		t.Fatalf("negotiate after forget: %+v %v, want not_found", out.rel, out.err)
+	}
+	assertNothingStored(t, a, shop.origin)
+	assertNoKey(t, a, shop.origin)
+	ids := held.acceptedRecords()
+	if len(ids) != 1 {
+		t.Fatalf("vendor accepted %v", ids)
+	}
+	if sr := shop.record(t, ids[0]); sr.Ended.IsZero() || sr.EndedBy != "user" {
+		t.Errorf("the site still holds an agreement nobody can end: %+v", sr)
+	}
 }
 
 func (v *vendor) negotiateParams() map[string]string {
