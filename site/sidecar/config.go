@@ -149,30 +149,17 @@ func fieldErr(field, format string, args ...any) error {
 }
 
 // decodeErr is how the toml package reports a value that does not fit its key.
-var decodeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
+var decodeErr = regexp.MustCompile(`(?s)^toml: line (\d+) \(last key "([^"]+)"\): (.*)$`)
 
 // Load reads and checks the configuration file at path. A syntax error
 // names the line, an unknown key its path, a bad value its key.
 func Load(path string) (*Config, error) {
-	var c Config
-	md, err := toml.DecodeFile(path, &c)
+	b, err := os.ReadFile(path)
 	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			if pe.LastKey != "" && !strings.HasPrefix(pe.Message, "expected") {
-				return nil, fmt.Errorf("%s:%d: %w", path, pe.Position.Line, fieldErr(pe.LastKey, "%s", pe.Message))
-			}
-			return nil, fmt.Errorf("%s:%d: %s", path, pe.Position.Line, pe.Message)
-		}
-		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
-			return nil, fmt.Errorf("%s:%s: %w", path, m[1], fieldErr(m[2], "%s", m[3]))
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return nil, fieldErr(und[0].String(), "unknown key")
-	}
-	if err := c.check(); err != nil {
+	c, err := decode(b, path)
+	if err != nil {
 		return nil, err
 	}
 	if c.LastUpdate.IsZero() {
@@ -186,7 +173,39 @@ func Load(path string) (*Config, error) {
 			*p = filepath.Join(filepath.Dir(path), *p)
 		}
 	}
+	return c, nil
+}
+
+// decode parses and checks the file's bytes; path is for messages.
+func decode(b []byte, path string) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(string(b), &c)
+	if err != nil {
+		// Messages quote bits of the file: keep them to one line of stderr.
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			if pe.LastKey != "" && !strings.HasPrefix(pe.Message, "expected") {
+				return nil, fmt.Errorf("%s:%d: %w", path, pe.Position.Line, fieldErr(oneLine(pe.LastKey), "%s", oneLine(pe.Message)))
+			}
+			return nil, fmt.Errorf("%s:%d: %s", path, pe.Position.Line, oneLine(pe.Message))
+		}
+		if m := decodeErr.FindStringSubmatch(err.Error()); m != nil {
+			return nil, fmt.Errorf("%s:%s: %w", path, m[1], fieldErr(oneLine(m[2]), "%s", oneLine(m[3])))
+		}
+		return nil, fmt.Errorf("%s: %s", path, oneLine(err.Error()))
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return nil, fieldErr(oneLine(und[0].String()), "unknown key")
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
 	return &c, nil
+}
+
+// oneLine escapes the line breaks a message may quote from the file.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
 }
 
 // check validates what the site package does not: the proxy's own keys.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dunglas/httpsfv"
@@ -160,4 +161,29 @@ func TestExampleConfig(t *testing.T) {
 	if err := Check(cfg); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzConfig: any file is either a configuration or one error line that
+// names the file or a key, never a panic.
+func FuzzConfig(f *testing.F) {
+	example, err := os.ReadFile(filepath.Join("example", "vendor.toml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(example)
+	f.Add([]byte("listen = \"127.0.0.1:1\"\n[store]\nkind = \"bolt\"\n"))
+	f.Add([]byte("[[offers]]\nid = 1\n"))
+	f.Add([]byte("[hooks]\ntimeout = \"-1s\"\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := decode(b, "f.toml")
+		if err != nil {
+			if c != nil || err.Error() == "" || strings.ContainsRune(err.Error(), '\n') {
+				t.Fatalf("error %q (a stderr line) with config %v", err, c)
+			}
+			return
+		}
+		if c.Listen == "" || c.Origin == "" || c.Upstream == "" || c.KeyFile == "" || c.Store.Kind == "" {
+			t.Fatalf("accepted without a required key: %+v", c)
+		}
+	})
 }
