@@ -21,18 +21,18 @@ say() { echo "postgres.sh: $*" >&2; }
 bindir() {
 	local d
 	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r); do
-		[ -x "$d/initdb" ] && { echo "$d"; return; }
+		[ -x "$d/initdb" ] && { echo "$d"; return 0; }
 	done
 	if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
 		dirname "$(command -v initdb)"
-		return
+		return 0
 	fi
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		say "initdb not found: installing postgresql"
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
 		for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r); do
-			[ -x "$d/initdb" ] && { echo "$d"; return; }
+			[ -x "$d/initdb" ] && { echo "$d"; return 0; }
 		done
 	fi
 	say "PostgreSQL's initdb is not installed (Debian: apt-get install postgresql)"
@@ -58,11 +58,11 @@ as() {
 # root, else nothing (ourselves).
 server_user() {
 	if [ "$(id -u)" != 0 ]; then
-		return
+		return 0
 	fi
 	if id -u nobody >/dev/null 2>&1; then
 		echo nobody
-		return
+		return 0
 	fi
 	say "running as root and there is no user 'nobody' to run PostgreSQL as"
 	exit 1
@@ -104,7 +104,7 @@ CONF
 
 stop() {
 	local dir=$1 bin user
-	[ -d "$dir/data" ] || { rm -rf "$dir"; return; }
+	[ -d "$dir/data" ] || { rm -rf "$dir"; return 0; }
 	bin=$(bindir)
 	user=$(stat -c %U "$dir/data")
 	[ "$user" = "$(id -un)" ] && user=
