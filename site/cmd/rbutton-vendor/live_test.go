@@ -145,6 +145,7 @@ func startVendor(t *testing.T, config string) *process {
 	select {
 	case <-ready:
 	case err := <-p.done:
+		p.done <- err // for the cleanup, which waits for it
 		t.Fatalf("rbutton-vendor exited (%v):\n%s", err, p.log())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("rbutton-vendor did not start:\n%s", p.log())
