@@ -110,3 +110,11 @@ func (t *Tx) HistorySites() ([]string, error) {
 	})
 	return out, err
 }
+
+// ReplaceProffers stores ps as site's proffers (import).
+func (t *Tx) ReplaceProffers(site string, ps []policy.Proffer) error {
+	if _, err := t.tx.CreateBucketIfNotExists(bucketProffers); err != nil {
+		return err
+	}
+	return t.put(bucketProffers, site, storedProffers{V: 1, Proffers: ps})
+}

@@ -638,6 +638,9 @@ func cmdImport(args []string) int {
 				return err
 			}
 		}
+		if err := importProffers(tx, ex); err != nil {
+			return err
+		}
 		return importMine(tx, ex)
 	})
 	if err != nil {
@@ -700,7 +703,8 @@ func parseExport(b []byte) (*agent.Export, error) {
 	}
 	sort.Strings(names)
 	for _, site := range names {
-		if !sites[site] {
+		// A site with only MyTerms proffers has a history and no relationship.
+		if !sites[site] && len(ex.Proffers[site]) == 0 {
 			return nil, fmt.Errorf("history for %s without a relationship", site)
 		}
 		if err := policy.VerifyChain(ex.Histories[site]); err != nil {
@@ -708,6 +712,9 @@ func parseExport(b []byte) (*agent.Export, error) {
 		}
 	}
 	if err := checkMine(&ex); err != nil {
+		return nil, err
+	}
+	if err := checkProffers(&ex); err != nil {
 		return nil, err
 	}
 	return &ex, nil
