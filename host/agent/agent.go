@@ -313,6 +313,46 @@ func (a *Agent) changeTerms(ctx context.Context, site, why string, change func(t
 	return withdrawn, gen, err
 }
 
+// Import writes an export through the one withdrawal mechanism: in one
+// transaction, an agreement in force that the import replaces with
+// anything but itself is stopped, write (the import's own writes) runs,
+// and every agreement in force is re-checked against the terms now in
+// force; then the stopped ones are ended with their sites, as terms.set
+// does.
+func (a *Agent) Import(ctx context.Context, ex *Export, write func(tx *store.Tx) error) ([]Withdrawn, error) {
+	var list []stopped
+	now := a.now().Truncate(time.Second)
+	err := a.DB.Update(func(tx *store.Tx) error {
+		for _, r := range ex.Relationships {
+			cur, err := tx.Relationship(r.Site)
+			if err != nil {
+				return err
+			}
+			if cur == nil || cur.State != store.StateAgreed || cur.Record == nil {
+				continue
+			}
+			if r.State == store.StateAgreed && r.Record != nil && r.Record.ID == cur.Record.ID {
+				continue // the same agreement
+			}
+			s, err := a.stop(tx, *cur, store.EndedByWithdrawal, policy.EventWithdrawn, "replaced by an import", now)
+			if err != nil {
+				return err
+			}
+			list = append(list, s)
+		}
+		if err := write(tx); err != nil {
+			return err
+		}
+		more, err := a.recheck(tx, "", "an import changed the user's terms")
+		list = append(list, more...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.endWithSites(ctx, list), nil
+}
+
 func (a *Agent) termsSet(ctx context.Context, raw json.RawMessage) (any, error) {
 	p, err := decode[proto.TermsSetParams](raw)
 	if err != nil {

@@ -461,18 +461,24 @@ func cmdTerms(args []string) int {
 			return exitErr(err)
 		}
 		fmt.Println("default terms updated")
-		for _, w := range res.Withdrawn {
-			if w.Ended {
-				fmt.Printf("withdrew the agreement with %s (no longer within your terms); the site confirmed the end\n", w.Site)
-			} else {
-				fmt.Printf("withdrew the agreement with %s (no longer within your terms); the site was not told (%s: %s)\n", w.Site, w.Error.Code, w.Error.Message)
-			}
-		}
+		printWithdrawn(res.Withdrawn)
 	default:
 		errorf("terms: unknown subcommand %q (want show or set)", sub)
 		return 2
 	}
 	return 0
+}
+
+// printWithdrawn says, one line each, which agreements a change of the
+// user's terms withdrew and whether their sites confirmed the end.
+func printWithdrawn(list []agent.Withdrawn) {
+	for _, w := range list {
+		if w.Ended {
+			fmt.Printf("withdrew the agreement with %s (no longer within your terms); the site confirmed the end\n", w.Site)
+		} else {
+			fmt.Printf("withdrew the agreement with %s (no longer within your terms); the site was not told (%s: %s)\n", w.Site, w.Error.Code, w.Error.Message)
+		}
+	}
 }
 
 func readInput(name string) ([]byte, error) {
@@ -615,11 +621,13 @@ func cmdImport(args []string) int {
 	if err != nil {
 		return exitErr(fmt.Errorf("%s: %w", args[0], err))
 	}
-	db, err := openDB()
+	a, err := newAgent()
 	if err != nil {
 		return exitErr(err)
 	}
-	err = db.Update(func(tx *store.Tx) error {
+	// Imported terms may no longer cover an agreement in force: the import
+	// withdraws it, as terms set does.
+	withdrawn, err := a.Import(context.Background(), ex, func(tx *store.Tx) error {
 		if ex.Defaults != nil {
 			if err := tx.PutDefaults(*ex.Defaults); err != nil {
 				return err
@@ -647,6 +655,7 @@ func cmdImport(args []string) int {
 		return exitErr(err)
 	}
 	fmt.Printf("imported %d relationship(s), %d exception(s)\n", len(ex.Relationships), len(ex.Exceptions))
+	printWithdrawn(withdrawn)
 	return 0
 }
 
