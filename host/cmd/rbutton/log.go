@@ -53,10 +53,12 @@ func openLog() (zerolog.Logger, func()) {
 }
 
 // scrubLog removes every line that names host (a site's host, with its port
-// if any) from the log and its rotated copy, so that forgetting a site
-// leaves nothing of it in the files rbutton writes. It returns how many
-// lines it removed. Lines another process appends while the file is being
-// rewritten may be lost: this is a log.
+// if any, as in its origin) from the log and its rotated copy, so that
+// forgetting a site leaves nothing of it in the files rbutton writes. Only
+// that host counts: forgetting shop.example keeps the lines of
+// myshop.example and shop.example.com. It returns how many lines it
+// removed. Lines another process appends while the file is being rewritten
+// may be lost: this is a log.
 func scrubLog(host string) (int, error) {
 	p := logPath()
 	if p == "" || host == "" {
@@ -70,12 +72,12 @@ func scrubLog(host string) (int, error) {
 		} else if err != nil {
 			return removed, err
 		}
-		if !bytes.Contains(b, []byte(host)) {
+		if !namesHost(b, host) {
 			continue
 		}
 		var kept bytes.Buffer
 		for line := range bytes.Lines(b) {
-			if bytes.Contains(line, []byte(host)) {
+			if namesHost(line, host) {
 				removed++
 				continue
 			}
@@ -92,4 +94,39 @@ func scrubLog(host string) (int, error) {
 		}
 	}
 	return removed, nil
+}
+
+// namesHost reports whether text names host itself: an occurrence not
+// preceded by a character of a host name and not followed by one (a
+// sentence's final dot aside), nor by a port when host has none.
+func namesHost(text []byte, host string) bool {
+	h := []byte(host)
+	hasPort := bytes.IndexByte(h, ':') >= 0
+	for from := 0; ; {
+		i := bytes.Index(text[from:], h)
+		if i < 0 {
+			return false
+		}
+		start, end := from+i, from+i+len(h)
+		from = start + 1
+		if start > 0 && hostByte(text[start-1]) {
+			continue
+		}
+		if end < len(text) {
+			next := text[end]
+			switch {
+			case next == '.' && (end+1 == len(text) || !hostByte(text[end+1]) || text[end+1] == '.'):
+				// a sentence's full stop
+			case hostByte(next):
+				continue
+			case next == ':' && !hasPort && end+1 < len(text) && text[end+1] >= '0' && text[end+1] <= '9':
+				continue // the same host on another port is another origin
+			}
+		}
+		return true
+	}
+}
+
+func hostByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-'
 }

@@ -33,3 +33,41 @@ func TestLogRotation(t *testing.T) {
 		t.Errorf("log not appended: %q", cur)
 	}
 }
+
+// TestScrubLogMatchesTheHostOnly: forgetting shop.example removes the lines
+// naming it (as an origin, a bare host, at a sentence's end) and keeps
+// those of every other site whose name merely contains it.
+func TestScrubLogMatchesTheHostOnly(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "rbutton.log")
+	t.Setenv("RBUTTON_LOG", p)
+	gone := []string{
+		`{"site":"https://shop.example","message":"recording backoff"}`,
+		`{"message":"resolving shop.example: no such host"}`,
+		`{"message":"cannot reach shop.example."}`,
+		`{"site":"http://shop.example/","message":"x"}`,
+	}
+	kept := []string{
+		`{"site":"https://myshop.example","message":"recording backoff"}`,
+		`{"site":"https://shop.example.com","message":"recording backoff"}`,
+		`{"message":"resolving www.shop.example: no such host"}`,
+		`{"site":"https://shop.example:8443","message":"another origin"}`,
+		`{"site":"https://shop.example-two.test","message":"x"}`,
+	}
+	all := strings.Join(append(append([]string{}, gone...), kept...), "\n") + "\n"
+	if err := os.WriteFile(p, []byte(all), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := scrubLog("shop.example")
+	if err != nil || n != len(gone) {
+		t.Errorf("scrubLog removed %d line(s), %v; want %d", n, err, len(gone))
+	}
+	b, _ := os.ReadFile(p)
+	if got, want := string(b), strings.Join(kept, "\n")+"\n"; got != want {
+		t.Errorf("log after scrub:\n%s\nwant:\n%s", got, want)
+	}
+	// A host with a port names that origin only.
+	os.WriteFile(p, []byte("http://127.0.0.1:8441 x\nhttp://127.0.0.1:84410 y\n"), 0o600)
+	if n, err := scrubLog("127.0.0.1:8441"); err != nil || n != 1 {
+		t.Errorf("scrubLog(127.0.0.1:8441) removed %d, %v; want 1", n, err)
+	}
+}
