@@ -69,7 +69,7 @@ var Types = []string{
 }
 
 // Error codes. Stable: add new ones, never rename (PROTOCOL.md, section 20,
-// has the table; a test checks that every code in Codes is listed there).
+// has the table; a test holds Codes, this block and that table to each other).
 const (
 	// Framing and envelope.
 	CodeFrameTooLarge    = "frame_too_large"
@@ -114,11 +114,17 @@ const (
 	CodeSiteInvalidResponse     = "site_invalid_response"
 )
 
-// Codes lists every error code, for the documentation test and for tools.
+// Codes lists every error code above, once, in that order: for the
+// documentation test and for tools. (A test holds it to the const block
+// and to PROTOCOL.md's table.)
 var Codes = []string{
-	CodeFrameTooLarge, CodeInvalidFrame, CodeInvalidJSON, CodeInvalidRequest, CodeUnknownType, CodeInvalidParams, CodeResponseTooLarge, CodeInternal, CodeInvalidSite, CodeInvalidTerms, CodeInvalidAdvertisement, CodeBusy, CodeStoreCorrupt, CodeStoreNewerSchema, CodeStoreError, CodeNotFound, CodeNoAgreement, CodeNotSupported, CodeNotOffered, CodeSiteUnreachable, CodeSiteTimeout, CodeSiteTooLarge, CodeSiteRedirect, CodeSiteInvalidTerms, CodeSiteTermsMismatch, CodeSiteBadSignature, CodeSiteCrossOriginEndpoint, CodeSiteInsecure, CodeSitePrivateAddress, CodeSiteBackoff, CodeSiteRefused, CodeSiteProtocolError, CodeSiteInvalidResponse,
-	CodeFrameTooLarge, CodeInvalidFrame, CodeInvalidJSON, CodeInvalidRequest, CodeUnknownType, CodeInvalidParams, CodeResponseTooLarge, CodeInternal, CodeInvalidSite, CodeInvalidTerms, CodeInvalidAdvertisement, CodeBusy, CodeStoreCorrupt, CodeStoreNewerSchema, CodeStoreError, CodeNotFound, CodeNoAgreement, CodeNotSupported, CodeSiteUnreachable, CodeSiteTimeout, CodeSiteTooLarge, CodeSiteRedirect, CodeSiteInvalidTerms, CodeSiteTermsMismatch, CodeSiteBadSignature, CodeSiteCrossOriginEndpoint, CodeSiteInsecure, CodeSitePrivateAddress, CodeSiteBackoff, CodeSiteRefused, CodeSiteProtocolError, CodeSiteInvalidResponse,
-	CodeInvalidDetails, CodeNotAllowed,
+	CodeFrameTooLarge, CodeInvalidFrame, CodeInvalidJSON, CodeInvalidRequest, CodeUnknownType, CodeInvalidParams, CodeResponseTooLarge, CodeInternal,
+	CodeInvalidSite, CodeInvalidTerms, CodeInvalidAdvertisement, CodeInvalidDetails,
+	CodeBusy, CodeStoreCorrupt, CodeStoreNewerSchema, CodeStoreError,
+	CodeNotFound, CodeNoAgreement, CodeNotSupported, CodeNotOffered, CodeNotAllowed,
+	CodeSiteUnreachable, CodeSiteTimeout, CodeSiteTooLarge, CodeSiteRedirect, CodeSiteInvalidTerms, CodeSiteTermsMismatch,
+	CodeSiteBadSignature, CodeSiteCrossOriginEndpoint, CodeSiteInsecure, CodeSitePrivateAddress, CodeSiteBackoff, CodeSiteRefused,
+	CodeSiteRateLimited, CodeSiteProtocolError, CodeSiteInvalidResponse,
 }
 
 // Error is an error reply's body. It is also a Go error, so handlers

@@ -3,8 +3,13 @@ package proto
 import (
 	"bytes"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -110,15 +115,39 @@ func FuzzDecodeRequest(f *testing.F) {
 }
 
 // PROTOCOL.md is the extension's contract: every error code the host can
-// send and every message type must be documented there.
+// send and every message type must be documented there, and every code its
+// table names must exist. The codes are read from proto.go's const block,
+// so a code added there and forgotten in Codes or the table fails too.
 func TestProtocolDocumentsEveryCodeAndType(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join("..", "..", "PROTOCOL.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	declared := declaredCodes(t)
+	documented := hostCodeTable(t, string(doc))
+	listed := map[string]bool{}
 	for _, code := range Codes {
-		if !bytes.Contains(doc, []byte("| `"+code+"` |")) {
+		if listed[code] {
+			t.Errorf("Codes lists %q twice", code)
+		}
+		listed[code] = true
+	}
+	for code := range declared {
+		if !listed[code] {
+			t.Errorf("Codes lacks %q, declared in proto.go", code)
+		}
+		if !documented[code] {
 			t.Errorf("PROTOCOL.md's host error table lacks %q", code)
+		}
+	}
+	for code := range listed {
+		if !declared[code] {
+			t.Errorf("Codes has %q, not declared as a Code constant", code)
+		}
+	}
+	for code := range documented {
+		if !declared[code] {
+			t.Errorf("PROTOCOL.md's host error table documents %q, which proto.go does not declare", code)
 		}
 	}
 	for _, typ := range Types {
@@ -126,6 +155,64 @@ func TestProtocolDocumentsEveryCodeAndType(t *testing.T) {
 			t.Errorf("PROTOCOL.md does not document message type %q", typ)
 		}
 	}
+}
+
+// declaredCodes returns the values of proto.go's Code* constants.
+func declaredCodes(t *testing.T) map[string]bool {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "proto.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]bool{}
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if !strings.HasPrefix(name.Name, "Code") || i >= len(vs.Values) {
+					continue
+				}
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					t.Fatalf("%s is not a string literal", name.Name)
+				}
+				v, _ := strconv.Unquote(lit.Value)
+				codes[v] = true
+			}
+		}
+	}
+	if len(codes) < 10 {
+		t.Fatalf("found only %d Code constants in proto.go", len(codes))
+	}
+	return codes
+}
+
+// hostCodeTable returns the codes in PROTOCOL.md's table of host error
+// codes (the one headed "| code | meaning | retry? |").
+func hostCodeTable(t *testing.T, doc string) map[string]bool {
+	t.Helper()
+	_, table, ok := strings.Cut(doc, "| code | meaning | retry? |\n")
+	if !ok {
+		t.Fatal("PROTOCOL.md has no host error table")
+	}
+	codes := map[string]bool{}
+	for _, line := range strings.Split(table, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			break
+		}
+		cell, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " |")
+		if code, ok := strings.CutPrefix(cell, "`"); ok {
+			codes[strings.TrimSuffix(code, "`")] = true
+		}
+	}
+	if len(codes) < 10 {
+		t.Fatalf("read only %d codes from PROTOCOL.md's host error table", len(codes))
+	}
+	return codes
 }
 
 // OKReply builds the envelope by hand: it must be what encoding/json writes.
