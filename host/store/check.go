@@ -27,6 +27,10 @@ const (
 	metaSize       = 64
 	metaChecksumAt = 56
 	noFreelist     = ^uint64(0)
+	// Page flags (the uint16 at offset 8 of a page header).
+	branchPageFlag   = 0x01
+	leafPageFlag     = 0x02
+	freelistPageFlag = 0x10
 )
 
 // boltMeta is one meta page as read from the file.
@@ -124,6 +128,31 @@ func checkFile(path string) error {
 	if need := int64(best.pgid) * int64(best.pageSize); size < need {
 		return corrupt("the file is truncated: %d bytes, but its header says it holds %d pages of %d bytes (%d bytes)",
 			size, best.pgid, best.pageSize, need)
+	}
+	// bbolt panics inside Open on a freelist page that is not one; the
+	// root page is checked alike.
+	pageFlags := func(id uint64) (uint16, error) {
+		var h [pageHeaderSize]byte
+		if _, err := f.ReadAt(h[:], int64(id)*int64(best.pageSize)); err != nil {
+			return 0, err
+		}
+		return binary.LittleEndian.Uint16(h[8:]), nil
+	}
+	if best.freelist != noFreelist {
+		flags, err := pageFlags(best.freelist)
+		if err != nil {
+			return err
+		}
+		if flags&freelistPageFlag == 0 {
+			return corrupt("the free-page list (page %d) is not a free-page list (page flags %#x)", best.freelist, flags)
+		}
+	}
+	flags, err := pageFlags(best.root)
+	if err != nil {
+		return err
+	}
+	if flags&(branchPageFlag|leafPageFlag) == 0 {
+		return corrupt("the root page (page %d) holds no data (page flags %#x)", best.root, flags)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"strings"
 	"testing"
@@ -166,5 +167,71 @@ func TestGeneration(t *testing.T) {
 			t.Errorf("%s: generation %d → %d, want unchanged", s.name, last, g)
 		}
 		last = g
+	}
+}
+
+// freelistNotAFreelist returns a copy of a real database file whose
+// headers are valid but whose free-page list is the root bucket's leaf
+// page: bbolt panics inside Open on it.
+func freelistNotAFreelist(t *testing.T) (*DB, []byte) {
+	t.Helper()
+	db := newDB(t)
+	if err := db.Update(func(tx *Tx) error { return tx.PutDefaults(testTerms(t)) }); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(db.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageSize := int(binary.LittleEndian.Uint32(b[pageHeaderSize+8:]))
+	for _, off := range []int{pageHeaderSize, pageSize + pageHeaderSize} {
+		m := b[off : off+metaSize]
+		root := binary.LittleEndian.Uint64(m[16:])
+		binary.LittleEndian.PutUint64(m[32:], root)
+		h := fnv.New64a()
+		h.Write(m[:metaChecksumAt])
+		binary.LittleEndian.PutUint64(m[metaChecksumAt:], h.Sum64())
+	}
+	if err := os.WriteFile(db.Path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return db, b
+}
+
+// TestPanicInOpenIsCorrupt: the guard around bolt.Open turns bbolt's panic
+// on such a file into ErrCorrupt naming the file, instead of a crash.
+func TestPanicInOpenIsCorrupt(t *testing.T) {
+	db, _ := freelistNotAFreelist(t)
+	bdb, _, err := db.boltOpen(false)
+	var se *Error
+	if !errors.Is(err, ErrCorrupt) || !errors.As(err, &se) || se.Path != db.Path {
+		if bdb != nil {
+			bdb.Close()
+		}
+		t.Fatalf("bolt.Open on a freelist that is not one: %v, want ErrCorrupt naming the file", err)
+	}
+	if !strings.Contains(err.Error(), "freelist") {
+		t.Errorf("error does not carry bbolt's reason: %v", err)
+	}
+}
+
+// TestFreelistNotAFreelist: checkFile refuses that file before bbolt sees
+// it, so every call fails the same clear way (no lock left held by a
+// panicked Open), and the file is left as it was.
+func TestFreelistNotAFreelist(t *testing.T) {
+	db, b := freelistNotAFreelist(t)
+	for i := range 2 {
+		err := db.Update(func(tx *Tx) error { return tx.PutDefaults(testTerms(t)) })
+		var se *Error
+		if !errors.Is(err, ErrCorrupt) || !errors.As(err, &se) || se.Path != db.Path || !strings.Contains(err.Error(), "free-page list") {
+			t.Fatalf("update %d: %v, want ErrCorrupt naming the file and the free-page list", i, err)
+		}
+		if err := db.View(func(tx *Tx) error { return nil }); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("view %d: %v, want ErrCorrupt", i, err)
+		}
+	}
+	after, _ := os.ReadFile(db.Path)
+	if !bytes.Equal(after, b) {
+		t.Error("the damaged file was changed")
 	}
 }

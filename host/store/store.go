@@ -179,6 +179,13 @@ func (d *DB) viewReadOnly(fn func(*Tx) error) error {
 // page, SetPanicOnFault turns the fault into a panic recovered here rather
 // than a crash.
 func (d *DB) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
+	// Installed before the file is opened: bbolt can panic inside Open
+	// too (a freelist page that is not one).
+	defer func() {
+		if r := recover(); r != nil {
+			err = &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, r)}
+		}
+	}()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	db, err := d.open(readOnly)
 	if err != nil {
@@ -187,11 +194,6 @@ func (d *DB) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
 	defer func() {
 		if cerr := db.Close(); cerr != nil && err == nil {
 			err = d.wrap(cerr)
-		}
-	}()
-	defer func() {
-		if r := recover(); r != nil {
-			err = &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, r)}
 		}
 	}()
 	err = fn(db)
@@ -223,15 +225,9 @@ func (d *DB) open(readOnly bool) (*bolt.DB, error) {
 		if err := checkFile(d.Path); err != nil {
 			return nil, d.wrap(err)
 		}
-		var file *os.File
-		db, err := bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: d.timeout(), ReadOnly: readOnly,
-			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
-				f, err := os.OpenFile(name, flag, perm)
-				file = f
-				return f, err
-			}})
+		db, file, err := d.boltOpen(readOnly)
 		if err != nil {
-			return nil, d.wrap(err)
+			return nil, err
 		}
 		if sameFile(file, d.Path) {
 			return db, nil
@@ -239,6 +235,33 @@ func (d *DB) open(readOnly bool) (*bolt.DB, error) {
 		db.Close()
 	}
 	return nil, &Error{Path: d.Path, Err: ErrBusy}
+}
+
+// boltOpen opens the file with bbolt and returns the *os.File bbolt uses.
+// A panic inside bolt.Open (damage checkFile does not see) becomes
+// ErrCorrupt and the file bbolt opened is closed. bbolt's memory map of it
+// cannot be reached from here, and it keeps the file's lock until this
+// process exits: checkFile refuses the damage known to panic there (a
+// freelist or root page of the wrong type) before bbolt sees it.
+func (d *DB) boltOpen(readOnly bool) (db *bolt.DB, file *os.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if file != nil {
+				file.Close()
+			}
+			db, file, err = nil, nil, &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, r)}
+		}
+	}()
+	db, err = bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: d.timeout(), ReadOnly: readOnly,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, perm)
+			file = f
+			return f, err
+		}})
+	if err != nil {
+		return nil, nil, d.wrap(err)
+	}
+	return db, file, nil
 }
 
 // create makes a new database file when there is none. bbolt would create
