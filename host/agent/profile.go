@@ -50,21 +50,30 @@ type ShareView struct {
 	LastRefusal string               `json:"lastRefusal,omitempty"`
 }
 
-func agreedTerms(rel *store.Relationship) (policy.Terms, bool) {
-	if rel == nil || rel.State != store.StateAgreed || rel.Record == nil {
+// gistTerms returns the agreed terms of a relationship in force.
+func gistTerms(g *store.Gist) (policy.Terms, bool) {
+	if g == nil || g.State != store.StateAgreed || g.Record == nil {
 		return policy.Terms{}, false
 	}
-	return rel.Record.Agreement.Terms, true
+	return g.Record.Agreement.Terms, true
 }
 
-func shareView(site string, rel *store.Relationship, sh *store.Share) ShareView {
-	v := ShareView{Site: site, Allowed: []string{}, Holds: map[string]time.Time{}}
-	if rel != nil && rel.SiteTerms != nil {
-		v.Controller = rel.SiteTerms.Controller.Name
+// detailsPath is where the site takes details ("" if it does not).
+func detailsPath(g *store.Gist) string {
+	if g == nil || g.SiteTerms == nil {
+		return ""
 	}
-	if t, ok := agreedTerms(rel); ok {
+	return g.SiteTerms.Endpoints.Details
+}
+
+func shareView(site string, g *store.Gist, sh *store.Share) ShareView {
+	v := ShareView{Site: site, Allowed: []string{}, Holds: map[string]time.Time{}}
+	if g != nil && g.SiteTerms != nil {
+		v.Controller = g.SiteTerms.Controller.Name
+	}
+	if t, ok := gistTerms(g); ok {
 		v.InForce = true
-		if rel.SiteTerms != nil && rel.SiteTerms.Endpoints.Details != "" {
+		if detailsPath(g) != "" {
 			v.Allowed = policy.AllowedDetails(t)
 		}
 	}
@@ -98,16 +107,14 @@ func profileView(tx *store.Tx) (ProfileView, error) {
 	if err != nil {
 		return out, err
 	}
-	rels, err := tx.Relationships()
-	if err != nil {
-		return out, err
-	}
 	out.Sites = []ShareView{}
-	for i := range rels {
-		sh, has := shares[rels[i].Site]
-		v := shareView(rels[i].Site, &rels[i], &sh)
-		if !has {
-			v = shareView(rels[i].Site, &rels[i], nil)
+	err = tx.EachGist(func(g store.Gist) error {
+		sh, has := shares[g.Site]
+		var v ShareView
+		if has {
+			v = shareView(g.Site, &g, &sh)
+		} else {
+			v = shareView(g.Site, &g, nil)
 		}
 		if has || len(v.Allowed) > 0 {
 			out.Sites = append(out.Sites, v)
@@ -115,8 +122,9 @@ func profileView(tx *store.Tx) (ProfileView, error) {
 		if has && sh.Pending != nil {
 			out.Pending++
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 func (a *Agent) profileGet(_ context.Context, raw json.RawMessage) (any, error) {
@@ -167,11 +175,11 @@ func SetProfile(db *store.DB, d policy.Details, now time.Time) (ProfileView, err
 			return err
 		}
 		for site, sh := range shares {
-			rel, err := tx.Relationship(site)
+			g, err := tx.Gist(site)
 			if err != nil {
 				return err
 			}
-			want, ok := owed(rel, sh, d)
+			want, ok := owed(g, sh, d)
 			switch {
 			case !ok:
 				sh.Pending = nil
@@ -193,8 +201,8 @@ func SetProfile(db *store.DB, d policy.Details, now time.Time) (ProfileView, err
 // owed returns the update a site is owed for details d: the details it
 // holds that its agreement (in force) still allows, when they differ from
 // what it last took.
-func owed(rel *store.Relationship, sh store.Share, d policy.Details) (policy.Details, bool) {
-	t, ok := agreedTerms(rel)
+func owed(g *store.Gist, sh store.Share, d policy.Details) (policy.Details, bool) {
+	t, ok := gistTerms(g)
 	if !ok {
 		return policy.Details{}, false
 	}
@@ -271,7 +279,7 @@ func (a *Agent) profileShare(ctx context.Context, raw json.RawMessage) (any, err
 		}
 	}
 	send := prof.Details.Only(fields)
-	if err := a.Client.Details(ctx, site, rel.SiteTerms, rel.Record.ID, send, priv); err != nil {
+	if err := a.Client.Details(ctx, site, rel.SiteTerms.Endpoints.Details, rel.Record.ID, send, priv); err != nil {
 		return nil, err
 	}
 	now := a.now().Truncate(time.Second)
@@ -309,8 +317,8 @@ func (a *Agent) profileShare(ctx context.Context, raw json.RawMessage) (any, err
 		if err := tx.PutShare(site, *sh); err != nil {
 			return err
 		}
-		cur, err := tx.Relationship(site)
-		out = shareView(site, cur, sh)
+		g, err := tx.Gist(site)
+		out = shareView(site, g, sh)
 		return err
 	})
 	return out, err
@@ -429,7 +437,7 @@ func (a *Agent) profilePush(ctx context.Context, raw json.RawMessage) (any, erro
 
 type pushJob struct {
 	site    string
-	doc     *policy.TermsDocument
+	path    string // the site's details endpoint
 	record  string
 	priv    ed25519.PrivateKey
 	pending store.Pending
@@ -464,7 +472,7 @@ func (a *Agent) Push(ctx context.Context, opts PushOptions) (*PushResult, error)
 			if sh.Pending == nil {
 				continue
 			}
-			rel, err := tx.Relationship(site)
+			g, err := tx.Gist(site)
 			if err != nil {
 				return err
 			}
@@ -472,7 +480,7 @@ func (a *Agent) Push(ctx context.Context, opts PushOptions) (*PushResult, error)
 			if err != nil {
 				return err
 			}
-			if _, ok := agreedTerms(rel); !ok || key == nil || rel.SiteTerms == nil {
+			if _, ok := gistTerms(g); !ok || key == nil || detailsPath(g) == "" {
 				skipped = append(skipped, site)
 				continue
 			}
@@ -483,7 +491,7 @@ func (a *Agent) Push(ctx context.Context, opts PushOptions) (*PushResult, error)
 				res.Waiting++
 				continue
 			}
-			jobs = append(jobs, pushJob{site: site, doc: rel.SiteTerms, record: rel.Record.ID, priv: key.Private, pending: *sh.Pending})
+			jobs = append(jobs, pushJob{site: site, path: detailsPath(g), record: g.Record.ID, priv: key.Private, pending: *sh.Pending})
 		}
 		return nil
 	})
@@ -521,7 +529,7 @@ func (a *Agent) Push(ctx context.Context, opts PushOptions) (*PushResult, error)
 		go func() {
 			defer wg.Done()
 			for j := range work {
-				err := a.Client.Details(ctx, j.site, j.doc, j.record, j.pending.Details, j.priv)
+				err := a.Client.Details(ctx, j.site, j.path, j.record, j.pending.Details, j.priv)
 				done <- pushDone{job: j, err: err}
 			}
 		}()

@@ -15,11 +15,12 @@ import (
 // Details sends the user's details to the site's details endpoint under
 // record recordID, signed with the relationship key (PROTOCOL.md, "Details
 // update"), and checks that the site's answer names exactly the details sent.
-func (c *Client) Details(ctx context.Context, origin string, doc *policy.TermsDocument, recordID string, d policy.Details, priv ed25519.PrivateKey) error {
-	if doc.Endpoints.Details == "" {
+// path is the site's endpoints.details.
+func (c *Client) Details(ctx context.Context, origin, path, recordID string, d policy.Details, priv ed25519.PrivateKey) error {
+	if path == "" {
 		return errorf(proto.CodeNotSupported, "the site offers no details endpoint")
 	}
-	target, err := endpointURLString(origin, doc.Endpoints.Details)
+	target, err := endpointURLString(origin, path)
 	if err != nil {
 		return err
 	}

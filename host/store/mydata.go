@@ -318,3 +318,45 @@ func (t *Tx) ReplaceReturns(site string, rs []KeptReturn) error {
 	}
 	return nil
 }
+
+// Gist is the part of a relationship that the user's details need: whether
+// an agreement is in force, its record, and where the site takes details.
+// Decoding only this keeps a push to many sites from holding every site's
+// terms document in memory.
+type Gist struct {
+	Site      string         `json:"site"`
+	State     string         `json:"state"`
+	Record    *policy.Record `json:"record"`
+	SiteTerms *struct {
+		Controller struct {
+			Name string `json:"name"`
+		} `json:"controller"`
+		Endpoints struct {
+			Details string `json:"details"`
+		} `json:"endpoints"`
+	} `json:"siteTerms"`
+}
+
+// Gist returns site's relationship gist, or nil.
+func (t *Tx) Gist(site string) (*Gist, error) {
+	v := t.tx.Bucket(bucketRelationships).Get([]byte(site))
+	if v == nil {
+		return nil, nil
+	}
+	var g Gist
+	if err := json.Unmarshal(v, &g); err != nil {
+		return nil, fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, site, err)
+	}
+	return &g, nil
+}
+
+// EachGist calls fn with every relationship's gist, in site order.
+func (t *Tx) EachGist(fn func(Gist) error) error {
+	return t.tx.Bucket(bucketRelationships).ForEach(func(k, v []byte) error {
+		var g Gist
+		if err := json.Unmarshal(v, &g); err != nil {
+			return fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, k, err)
+		}
+		return fn(g)
+	})
+}

@@ -17,6 +17,7 @@ var sectionTitle = map[int]string{
 	4: "negotiation",
 	5: "browsing overhead",
 	6: "memory",
+	8: "push to every relationship",
 }
 
 // row is one line of the table: a figure, its baseline and the aim.
@@ -70,7 +71,7 @@ func (r *report) table(sections []int) string {
 	var b strings.Builder
 	b.WriteString("| # | measure | r-button | baseline | ratio | aim | met |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
-	for _, n := range []int{1, 2, 3, 4, 5, 6} {
+	for _, n := range sortedSections() {
 		if !slices.Contains(sections, n) {
 			continue
 		}
@@ -86,6 +87,16 @@ func (r *report) table(sections []int) string {
 		}
 	}
 	return b.String()
+}
+
+// sortedSections lists every section number in order.
+func sortedSections() []int {
+	var ns []int
+	for n := range sectionTitle {
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	return ns
 }
 
 func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
@@ -106,7 +117,7 @@ func (r *report) markdown(sections []int) string {
 	b.WriteString("\nEvery figure is taken next to its baseline in the same run, the two interleaved, because\n" +
 		"the machines this runs on are shared and noisy: compare ratios across machines, not absolute times.\n\n")
 	b.WriteString(r.table(sections))
-	for _, n := range []int{1, 2, 3, 4, 5, 6} {
+	for _, n := range sortedSections() {
 		if !slices.Contains(sections, n) || (len(r.notes[n]) == 0 && r.errors[n] == nil) {
 			continue
 		}
