@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -157,6 +158,9 @@ func (a *Agent) hello(_ context.Context, raw json.RawMessage) (any, error) {
 		return nil, err
 	}
 	h := Hello{Version: proto.Version, Protocol: proto.Protocol, Capabilities: proto.Types}
+	if _, err := os.Stat(a.DB.Path); errors.Is(err, os.ErrNotExist) {
+		return h, nil // generation 0; hello creates no file
+	}
 	if err := a.DB.View(func(tx *store.Tx) error { h.Generation = tx.Generation(); return nil }); err != nil {
 		h.StoreError = toProto(err)
 	}

@@ -567,6 +567,10 @@ func siteArg(s string) (string, error) {
 		}
 		s = scheme + host
 	}
+	// A pasted address: its origin.
+	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" && u.User == nil {
+		s = u.Scheme + "://" + u.Host
+	}
 	site, err := policy.ParseOrigin(s)
 	if err != nil {
 		return "", fmt.Errorf("%q is not a site: %v", s, err)

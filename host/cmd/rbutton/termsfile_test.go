@@ -30,3 +30,34 @@ func FuzzCheckTermsFile(f *testing.F) {
 		}
 	})
 }
+
+// TestSiteArg: sites as a person types them.
+func TestSiteArg(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"shop.example":               "https://shop.example",
+		"Shop.Example/":              "https://shop.example",
+		"shop.example/basket?x=1":    "https://shop.example",
+		"shop.example:8443":          "https://shop.example:8443",
+		"127.0.0.1:8441":             "http://127.0.0.1:8441",
+		"localhost:8080":             "http://localhost:8080",
+		"shop.localhost":             "http://shop.localhost",
+		"[::1]:8441":                 "http://[::1]:8441",
+		"https://shop.example":       "https://shop.example",
+		"http://127.0.0.1:8441/page": "http://127.0.0.1:8441",
+		"http://shop.example":        "",
+		"":                           "",
+		"ftp://shop.example":         "",
+	} {
+		got, err := siteArg(in)
+		if want == "" {
+			if err == nil {
+				t.Errorf("siteArg(%q) = %q, want an error", in, got)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("siteArg(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
