@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,12 +212,11 @@ func TestHostileSites(t *testing.T) {
 		{"terms_changed without termsDigest", proto.CodeSiteProtocolError, func(s *testSite) string {
 			// Without the digest, the re-fetched terms would be terms
 			// nobody advertised: the agent must not agree to them.
-			changed := false
+			var changed atomic.Bool
 			s.override = func(w http.ResponseWriter, r *http.Request) bool {
-				if r.URL.Path != "/dnt-d/agree" || changed {
+				if r.URL.Path != "/dnt-d/agree" || changed.Swap(true) {
 					return false
 				}
-				changed = true
 				s.setOffers(basicOffer, adsOffer)
 				writeJSON(w, 409, policy.ErrorDocument{V: 1, Error: "terms_changed", Message: "changed"})
 				return true
@@ -245,13 +245,12 @@ func TestHostileSites(t *testing.T) {
 		}},
 		{"counter-offer, then terms_changed: a third proposal", proto.CodeSiteProtocolError, func(s *testSite) string {
 			s.setOffers(adsOffer, basicOffer)
-			proposals := 0
+			var proposals atomic.Int32
 			s.override = func(w http.ResponseWriter, r *http.Request) bool {
 				if r.URL.Path != "/dnt-d/agree" {
 					return false
 				}
-				proposals++
-				switch proposals {
+				switch proposals.Add(1) {
 				case 1:
 					writeJSON(w, 200, policy.Answer{V: 1, Status: policy.StatusCounterOffer, CounterOffer: "basic", Reason: "try this"})
 				case 2:
@@ -468,13 +467,12 @@ func TestAgentActions(t *testing.T) {
 			s := newTestSite(t, adsOffer, basicOffer)
 			a := newAgent(t)
 			adv := s.advertisement()
-			proposals := 0
+			var proposals atomic.Int32
 			s.override = func(w http.ResponseWriter, r *http.Request) bool {
 				if r.URL.Path != "/dnt-d/agree" {
 					return false
 				}
-				proposals++
-				if proposals == 1 {
+				if proposals.Add(1) == 1 {
 					// The site changed its offers just before the proposal.
 					s.setOffers(basicOffer)
 					if code == policy.CodeUnknownOffer {
@@ -489,8 +487,8 @@ func TestAgentActions(t *testing.T) {
 				return false
 			}
 			rel := mustCall[store.Relationship](t, a, proto.TypeNegotiate, map[string]string{"site": s.origin, "advertisement": adv})
-			if rel.State != store.StateAgreed || rel.TermsDigest != policy.Digest(s.terms()) || proposals != 2 {
-				t.Fatalf("state %s, digest %s, %d proposals", rel.State, rel.TermsDigest, proposals)
+			if rel.State != store.StateAgreed || rel.TermsDigest != policy.Digest(s.terms()) || proposals.Load() != 2 {
+				t.Fatalf("state %s, digest %s, %d proposals", rel.State, rel.TermsDigest, proposals.Load())
 			}
 		})
 	}
