@@ -78,6 +78,12 @@ export const HOST_NETWORK_TYPES = Object.freeze([
 ]);
 /** Retries after a transport failure (host crashed mid-call), with backoff. */
 export const HOST_RETRIES = 2;
+/**
+ * Retries of a call that makes requests to a site (HOST_NETWORK_TYPES): at
+ * most one, as PROTOCOL.md 10.8 allows an agent, so a crashing host cannot
+ * make the extension negotiate with a site three times.
+ */
+export const HOST_SITE_RETRIES = 1;
 export const HOST_BACKOFF_MS = 150;
 /** Calls that may be repeated after a transport failure without effect. */
 export const HOST_IDEMPOTENT_TYPES = Object.freeze([

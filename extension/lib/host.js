@@ -18,7 +18,7 @@
 
 import {
   HOST_NAME, HOST_PROTOCOL, HOST_REQUIRED_CAPABILITIES, HOST_TIMEOUT_MS, HOST_TIMEOUT_NETWORK_MS,
-  HOST_NETWORK_TYPES, HOST_RETRIES, HOST_BACKOFF_MS, HOST_IDEMPOTENT_TYPES,
+  HOST_NETWORK_TYPES, HOST_RETRIES, HOST_SITE_RETRIES, HOST_BACKOFF_MS, HOST_IDEMPOTENT_TYPES,
 } from './constants.js';
 
 /**
@@ -99,14 +99,18 @@ export function createHostClient({
     throw new HostError('transport', `the helper sent a malformed reply to ${type}`, { type });
   }
 
-  /** One request; retries transport failures of idempotent calls with backoff. */
+  /**
+   * One request; retries transport failures of idempotent calls with
+   * backoff, a call that reaches sites at most once (PROTOCOL.md 10.8).
+   */
   async function call(type, params) {
     const retryable = HOST_IDEMPOTENT_TYPES.includes(type);
+    const limit = HOST_NETWORK_TYPES.includes(type) ? Math.min(retries, HOST_SITE_RETRIES) : retries;
     for (let attempt = 0; ; attempt++) {
       try {
         return await once(type, params);
       } catch (err) {
-        if (!(err instanceof HostError) || err.kind !== 'transport' || !retryable || attempt >= retries) throw err;
+        if (!(err instanceof HostError) || err.kind !== 'transport' || !retryable || attempt >= limit) throw err;
         await sleep(backoffMs * 2 ** attempt);
       }
     }

@@ -69,6 +69,16 @@ test('a crashed host is retried with exponential backoff (idempotent calls only)
   const always = fakeSend([crash]);
   await assert.rejects(createHostClient({ send: always.send, sleep, retries: 2 }).call('terms.get'), (e) => e.kind === 'transport');
   assert.equal(always.calls.length, 3);
+  // A call that reaches sites is repeated at most once (PROTOCOL.md 10.8):
+  // a crashing host cannot make three negotiations with one site.
+  for (const type of ['negotiate', 'terms.set', 'site.check']) {
+    const twice = fakeSend([crash]);
+    await assert.rejects(createHostClient({ send: twice.send, sleep, retries: 2 }).call(type, {}), (e) => e.kind === 'transport');
+    assert.equal(twice.calls.length, 2, `${type} attempts`);
+  }
+  const second = fakeSend([crash, ok({ state: 'agreed' })]);
+  assert.deepEqual(await createHostClient({ send: second.send, sleep }).call('negotiate', {}), { state: 'agreed' });
+  assert.equal(second.calls.length, 2);
   // relationship.end is not idempotent: never repeated.
   const end = fakeSend([crash, ok({})]);
   await assert.rejects(createHostClient({ send: end.send, sleep }).call('relationship.end', { site: 'x' }), (e) => e.kind === 'transport');
