@@ -71,6 +71,13 @@ var handlers = map[string]handler{
 	proto.TypeMyTermsProffer:   (*Agent).mytermsProffer,
 }
 
+// resendsEnds are the messages that contact sites and, alongside, resend
+// the end requests still owed (terms.set and exception.* send them with
+// their own withdrawals, in changeTerms).
+var resendsEnds = map[string]bool{
+	proto.TypeNegotiate: true, proto.TypeDataFetch: true, proto.TypeRelationshipEnd: true, proto.TypeSiteCheck: true,
+}
+
 // Handle runs one request. Errors are always *proto.Error.
 func (a *Agent) Handle(ctx context.Context, req proto.Request) (result any, err *proto.Error) {
 	h, ok := handlers[req.Type]
@@ -83,6 +90,16 @@ func (a *Agent) Handle(ctx context.Context, req proto.Request) (result any, err 
 			result, err = nil, proto.Errorf(proto.CodeInternal, "internal error handling %s", req.Type)
 		}
 	}()
+	if resendsEnds[req.Type] {
+		// A call that contacts sites anyway also sends the end requests a
+		// killed host still owes (see owedEnds), alongside.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			a.ResendPendingEnds(ctx)
+		}()
+		defer func() { <-done }()
+	}
 	res, herr := h(a, ctx, req.Params)
 	if herr != nil {
 		pe := toProto(herr)
@@ -304,8 +321,12 @@ func (a *Agent) changeTerms(ctx context.Context, site, why string, change func(t
 		if err := change(tx); err != nil {
 			return err
 		}
-		var err error
+		owed, err := a.owedEnds(tx)
+		if err != nil {
+			return err
+		}
 		list, err = a.recheck(tx, site, why)
+		list = append(owed, list...)
 		return err
 	})
 	if err != nil {
@@ -347,8 +368,12 @@ func (a *Agent) Import(ctx context.Context, ex *Export, write func(tx *store.Tx)
 		if err := write(tx); err != nil {
 			return err
 		}
+		owed, err := a.owedEnds(tx)
+		if err != nil {
+			return err
+		}
 		more, err := a.recheck(tx, "", "an import changed the user's terms")
-		list = append(list, more...)
+		list = append(append(owed, list...), more...)
 		return err
 	})
 	if err != nil {

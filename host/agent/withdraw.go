@@ -94,6 +94,13 @@ func (a *Agent) stop(tx *store.Tx, r store.Relationship, endedBy, event, detail 
 		s.key = k.Private
 	}
 	r.State, r.AgreedDigest, r.Updated, r.Error, r.EndedBy = store.StateEnded, "", now, nil, endedBy
+	if endedBy == store.EndedByWithdrawal && s.key != nil && s.doc != nil {
+		// Owed to the site from this commit on, until it answers: a host
+		// killed before the end request leaves the next one to send it.
+		if err := tx.PutPendingEnd(store.PendingEnd{Site: r.Site, Record: r.Record.ID, Doc: r.SiteTerms, Since: now}); err != nil {
+			return s, err
+		}
+	}
 	if _, err := tx.AppendEvent(r.Site, policy.Event{Type: event, Time: now, Agreement: r.Record.ID, Detail: detail}); err != nil {
 		return s, err
 	}
@@ -128,6 +135,9 @@ func (a *Agent) endWithSites(ctx context.Context, list []stopped) []Withdrawn {
 				detail = truncate("ended locally; site: "+e.Code+": "+e.Message, 1000)
 				relErr = &store.RelationshipError{Code: e.Code, Message: e.Message}
 			}
+			if err := a.settlePendingEnd(tx, s, out[i], now); err != nil {
+				return err
+			}
 			cur, err := tx.Relationship(s.site)
 			if err != nil {
 				return err
@@ -152,6 +162,86 @@ func (a *Agent) endWithSites(ctx context.Context, list []stopped) []Withdrawn {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Site < out[j].Site })
 	return out
+}
+
+// MaxEndTries is how many times an end request the site could not be
+// reached for is sent in all (the first and the resends) before it is
+// given up; the relationship was ended locally at the first.
+const MaxEndTries = 5
+
+// endUndelivered are the outcomes of an end request that the site never
+// received: it stays owed.
+var endUndelivered = map[string]bool{
+	proto.CodeSiteUnreachable: true, proto.CodeSiteTimeout: true, proto.CodeSiteRateLimited: true, proto.CodeSiteBackoff: true,
+}
+
+// settlePendingEnd records, inside tx, the outcome w of the end request s:
+// the end is no longer owed once the site answered it (or it has been
+// tried MaxEndTries times); else it stays owed, one more try counted.
+func (a *Agent) settlePendingEnd(tx *store.Tx, s stopped, w Withdrawn, now time.Time) error {
+	if w.Ended || w.Error == nil || !endUndelivered[w.Error.Code] {
+		return tx.DeletePendingEnd(s.site, s.record)
+	}
+	owed, err := tx.PendingEnds()
+	if err != nil {
+		return err
+	}
+	for _, p := range owed {
+		if p.Site == s.site && p.Record == s.record {
+			if p.Tries++; p.Tries >= MaxEndTries {
+				return tx.DeletePendingEnd(s.site, s.record)
+			}
+			return tx.PutPendingEnd(p)
+		}
+	}
+	return nil
+}
+
+// owedEnds returns, from inside tx, the end requests still owed to sites
+// (PROTOCOL.md 14): agreements stopped by a host that was killed, or could
+// not reach the site, before the site answered. One whose key is gone can
+// never be sent and is dropped.
+func (a *Agent) owedEnds(tx *store.Tx) ([]stopped, error) {
+	owed, err := tx.PendingEnds()
+	if err != nil {
+		return nil, err
+	}
+	var out []stopped
+	for _, p := range owed {
+		k, err := tx.Key(p.Site)
+		if err != nil {
+			return nil, err
+		}
+		if k == nil || p.Doc == nil {
+			if tx.Writable() {
+				if err := tx.DeletePendingEnd(p.Site, p.Record); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		out = append(out, stopped{site: p.Site, doc: p.Doc, record: p.Record, key: k.Private})
+	}
+	return out, nil
+}
+
+// ResendPendingEnds sends the end requests still owed to sites and records
+// the answers, as a withdrawal does. It returns what was sent (none when
+// nothing is owed); store errors are logged.
+func (a *Agent) ResendPendingEnds(ctx context.Context) []Withdrawn {
+	var list []stopped
+	if err := a.DB.View(func(tx *store.Tx) error {
+		var err error
+		list, err = a.owedEnds(tx)
+		return err
+	}); err != nil {
+		a.Log.Warn().Err(err).Msg("reading the end requests still owed to sites")
+		return nil
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return a.endWithSites(ctx, list)
 }
 
 // endWithSite sends one end request. A site that answers 404 not_found or
@@ -228,7 +318,15 @@ func (a *Agent) Forget(ctx context.Context, site string) (*Withdrawn, bool, erro
 			}
 			list = append(list, s)
 		}
-		return nil
+		// An end still owed (a host killed after a withdrawal) is sent
+		// now too: after forget, no key is left to send it with.
+		owed, err := a.owedEnds(tx)
+		for _, o := range owed {
+			if o.site == site {
+				list = append(list, o)
+			}
+		}
+		return err
 	})
 	if err != nil {
 		return nil, false, err
@@ -237,8 +335,17 @@ func (a *Agent) Forget(ctx context.Context, site string) (*Withdrawn, bool, erro
 	if len(list) > 0 {
 		ctx, cancel := context.WithTimeout(ctx, a.withdrawTimeout())
 		defer cancel()
-		res := a.endWithSite(ctx, list[0])
-		w = &res
+		res := make([]Withdrawn, len(list))
+		var wg sync.WaitGroup
+		for i, s := range list {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res[i] = a.endWithSite(ctx, s)
+			}()
+		}
+		wg.Wait()
+		w = &res[0]
 	}
 	err = a.DB.Update(func(tx *store.Tx) error {
 		found, err = tx.Forget(site)

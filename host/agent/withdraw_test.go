@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,9 +61,10 @@ func newVendorWith(t *testing.T, st site.Store, wrap func(http.Handler) http.Han
 	return &vendor{Vendor: v, srv: srv, origin: origin}
 }
 
-// heldProposals holds every POST to path (the agreement endpoint: every
-// proposal) until release is closed, and keeps the vendor's answers.
+// heldProposals holds the first POST to path (the agreement endpoint: the
+// first proposal) until release is closed, and keeps the vendor's answers.
 type heldProposals struct {
+	held    atomic.Int32
 	path    string
 	arrived chan struct{}
 	release chan struct{}
@@ -82,8 +84,10 @@ func (hp *heldProposals) wrap(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		hp.arrived <- struct{}{}
-		<-hp.release
+		if hp.held.Add(1) == 1 {
+			hp.arrived <- struct{}{}
+			<-hp.release
+		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 		var ans policy.Answer
@@ -567,5 +571,115 @@ func TestDataAcceptChecksTheBrowsersAnswer(t *testing.T) {
 	got := relationship(t, a, v.origin)
 	if got.State != store.StateEnded || got.EndedBy != store.EndedBySite || got.AgreedDigest != "" || generation(t, a) <= before {
 		t.Errorf("after a 410: %s by %q, digest %q", got.State, got.EndedBy, got.AgreedDigest)
+	}
+}
+
+// killedAfterWithdrawal leaves a's database as a host killed right after it
+// committed a withdrawal leaves it: the agreement stopped here, its end
+// request never sent.
+func killedAfterWithdrawal(t *testing.T, a *Agent, terms policy.UserTerms) {
+	t.Helper()
+	err := a.DB.Update(func(tx *store.Tx) error {
+		if err := tx.PutDefaults(terms); err != nil {
+			return err
+		}
+		_, err := a.recheck(tx, "", "the user changed their default terms")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func endsOwed(t *testing.T, a *Agent) []store.PendingEnd {
+	t.Helper()
+	var list []store.PendingEnd
+	if err := a.DB.View(func(tx *store.Tx) error {
+		var err error
+		list, err = tx.PendingEnds()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return list
+}
+
+// TestEndOwedAfterKilledHost: a host killed between saving a withdrawal
+// and sending its end request leaves the end owed; the next host process
+// that contacts sites (a negotiate, a terms change, forget) sends it, the
+// site ends the agreement, and nothing stays owed.
+func TestEndOwedAfterKilledHost(t *testing.T) {
+	t.Parallel()
+	for _, next := range []string{"negotiate", "terms.set", "forget"} {
+		t.Run(next, func(t *testing.T) {
+			t.Parallel()
+			shop := newVendor(t, basicOffer)
+			plain := newVendor(t, serviceOffer)
+			a := newAgent(t)
+			rec := mustCall[store.Relationship](t, a, proto.TypeNegotiate, shop.negotiateParams())
+			killedAfterWithdrawal(t, a, mustPreset(t, "service-only"))
+			if sr := shop.record(t, rec.Record.ID); !sr.Ended.IsZero() {
+				t.Fatal("setup: the site heard of the end")
+			}
+			if got := relationship(t, a, shop.origin); got.State != store.StateEnded {
+				t.Fatalf("setup: %s", got.State)
+			}
+			if list := endsOwed(t, a); len(list) != 1 || list[0].Record != rec.Record.ID {
+				t.Fatalf("owed after the withdrawal was saved: %+v", list)
+			}
+
+			// The next process, on the same file.
+			b := &Agent{DB: store.New(a.DB.Path), Client: a.Client, Log: a.Log}
+			switch next {
+			case "negotiate":
+				mustCall[store.Relationship](t, b, proto.TypeNegotiate, plain.negotiateParams())
+			case "terms.set":
+				res := mustCall[TermsSetResult](t, b, proto.TypeTermsSet, map[string]any{"terms": mustPreset(t, "service-only")})
+				if len(res.Withdrawn) != 1 || res.Withdrawn[0].Site != shop.origin || !res.Withdrawn[0].Ended {
+					t.Errorf("terms.set reports %+v, want the owed end to %s, confirmed", res.Withdrawn, shop.origin)
+				}
+			case "forget":
+				if _, found, err := b.Forget(context.Background(), shop.origin); err != nil || !found {
+					t.Fatalf("forget: %v %v", found, err)
+				}
+			}
+			if sr := shop.record(t, rec.Record.ID); sr.Ended.IsZero() || sr.EndedBy != "user" {
+				t.Errorf("after %s the site still holds the agreement: %+v", next, sr)
+			}
+			if list := endsOwed(t, b); len(list) != 0 {
+				t.Errorf("still owed: %+v", list)
+			}
+			if next != "forget" {
+				if h := history(t, b, shop.origin); fmt.Sprint(h) != "[negotiated withdrawn ended]" {
+					t.Errorf("history = %v", h)
+				}
+			}
+		})
+	}
+}
+
+// TestEndOwedWhileUnreachable: an end the site never received stays owed
+// (the relationship is ended here at once) and is given up after
+// MaxEndTries.
+func TestEndOwedWhileUnreachable(t *testing.T) {
+	t.Parallel()
+	shop := newVendor(t, basicOffer)
+	a := newAgent(t)
+	mustCall[store.Relationship](t, a, proto.TypeNegotiate, shop.negotiateParams())
+	shop.srv.Close()
+	res := mustCall[TermsSetResult](t, a, proto.TypeTermsSet, map[string]any{"terms": mustPreset(t, "service-only")})
+	if len(res.Withdrawn) != 1 || res.Withdrawn[0].Ended {
+		t.Fatalf("withdrawn = %+v", res.Withdrawn)
+	}
+	for try := 1; try < MaxEndTries; try++ {
+		if list := endsOwed(t, a); len(list) != 1 || list[0].Tries != try {
+			t.Fatalf("after %d tries owed: %+v", try, list)
+		}
+		if sent := a.ResendPendingEnds(context.Background()); len(sent) != 1 || sent[0].Ended {
+			t.Fatalf("resend %d: %+v", try, sent)
+		}
+	}
+	if list := endsOwed(t, a); len(list) != 0 {
+		t.Errorf("still owed after %d tries: %+v", MaxEndTries, list)
 	}
 }

@@ -446,7 +446,11 @@ func (t *Tx) Forget(site string) (bool, error) {
 	if err != nil {
 		return found, err
 	}
-	found = found || mine
+	pending, err := t.forgetPendingEnds(site)
+	if err != nil {
+		return found, err
+	}
+	found = found || mine || pending
 	if found {
 		return found, t.Bump()
 	}
