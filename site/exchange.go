@@ -199,12 +199,13 @@ func (v *Vendor) propose(body []byte) answer {
 		}
 	}
 	var (
-		ans     answer
-		summary string
-		agreed  *AgreedTerms
+		ans        answer
+		summary    string
+		agreed     *AgreedTerms
+		superseded string // the record the accepted one replaced, ended
 	)
 	err = v.store.Exchange(p.Agreement.UserKey, func(tx Tx) error {
-		ans, summary, agreed = answer{}, "", nil
+		ans, summary, agreed, superseded = answer{}, "", nil, ""
 		prev, seen, err := tx.GetNonce(key)
 		if err != nil {
 			return err
@@ -215,7 +216,7 @@ func (v *Vendor) propose(body []byte) answer {
 		}
 		if checked != nil {
 			ans = *checked
-		} else if ans, summary, agreed, err = v.decide(tx, p, doc, now); err != nil {
+		} else if ans, summary, agreed, superseded, err = v.decide(tx, p, doc, now); err != nil {
 			return err
 		}
 		return tx.AddNonce(Nonce{Nonce: key, BodyDigest: bodyDigest, Status: ans.status, Answer: ans.body,
@@ -224,6 +225,9 @@ func (v *Vendor) propose(body []byte) answer {
 	if err != nil {
 		v.logf("← proposal offer=%s from key=%s  → cannot store: %v", offerName(p.Agreement.Offer), short(p.Agreement.UserKey), err)
 		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot store the proposal", "")
+	}
+	if superseded != "" {
+		v.notifyEnded(superseded, "user")
 	}
 	if agreed != nil {
 		v.rememberAgreed(policy.AgreedDigest(agreed.Terms, agreed.Obligations), *agreed)
@@ -254,27 +258,28 @@ func offerName(id string) string {
 
 // decide answers a proposal that passed every check of 10.3 against doc,
 // the terms document it was checked against, writing what it decides
-// through tx. agreed is set when it accepted the user's own terms; err is a
-// store failure only.
-func (v *Vendor) decide(tx Tx, p *policy.Proposal, doc *policy.TermsDocument, now time.Time) (ans answer, summary string, agreed *AgreedTerms, err error) {
+// through tx. agreed is set when it accepted the user's own terms,
+// superseded when the accepted agreement replaced (and ended) another in
+// force with the same key; err is a store failure only.
+func (v *Vendor) decide(tx Tx, p *policy.Proposal, doc *policy.TermsDocument, now time.Time) (ans answer, summary string, agreed *AgreedTerms, superseded string, err error) {
 	a := p.Agreement
 	if a.Offer != "" {
-		ans, summary, err = v.accept(tx, p, now, nil)
-		return ans, summary, nil, err
+		ans, summary, superseded, err = v.accept(tx, p, now, nil)
+		return ans, summary, nil, superseded, err
 	}
 	user := policy.UserTerms{V: policy.Version, Terms: a.Terms, Obligations: a.Obligations}
 	m := policy.Match(user, doc)
 	if m.Offer != nil {
 		return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusCounterOffer, CounterOffer: m.Offer.ID,
 				Reason: fmt.Sprintf("our offer %q is within your terms", m.Offer.ID)}),
-			"AgreementNegotiationCounterOfferMade offer=" + m.Offer.ID, nil, nil
+			"AgreementNegotiationCounterOfferMade offer=" + m.Offer.ID, nil, "", nil
 	}
 	reason := "none of our offers fits within your terms, and we do not accept yours"
 	if v.acceptUser != nil && v.acceptUser(a.Terms, a.Obligations) {
 		if v.roomForUserTerms(policy.AgreedDigest(a.Terms, a.Obligations)) {
 			agreed = &AgreedTerms{Terms: a.Terms, Obligations: a.Obligations}
-			ans, summary, err = v.accept(tx, p, now, agreed)
-			return ans, summary, agreed, err
+			ans, summary, superseded, err = v.accept(tx, p, now, agreed)
+			return ans, summary, agreed, superseded, err
 		}
 		reason = "none of our offers fits within your terms, and we keep no more sets of terms of our visitors' own"
 	}
@@ -286,15 +291,15 @@ func (v *Vendor) decide(tx Tx, p *policy.Proposal, doc *policy.TermsDocument, no
 	// refused proposal leaves nothing but its nonce, which expires.
 	chain, err := tx.History(a.UserKey)
 	if err != nil {
-		return answer{}, "", nil, err
+		return answer{}, "", nil, "", err
 	}
 	if len(chain) > 0 {
 		if _, err := appendEvent(tx, a.UserKey, chain, policy.Event{Type: policy.EventConflict, Time: now, Detail: "refused the user's terms"}); err != nil {
-			return answer{}, "", nil, err
+			return answer{}, "", nil, "", err
 		}
 	}
 	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusRefused,
-		Reason: reason, Conflicts: conflicts}), "AgreementRefused", nil, nil
+		Reason: reason, Conflicts: conflicts}), "AgreementRefused", nil, "", nil
 }
 
 // roomForUserTerms reports whether the vendor may agree to user terms with
@@ -310,34 +315,45 @@ func (v *Vendor) roomForUserTerms(digest string) bool {
 
 // accept signs and stores the agreement through tx. userTerms is set when
 // the vendor accepts the user's own terms rather than one of its offers.
-// err is a store failure only.
-func (v *Vendor) accept(tx Tx, p *policy.Proposal, now time.Time, userTerms *AgreedTerms) (answer, string, error) {
+// An agreement in force with the same key for other terms is ended in the
+// same transaction, "superseded by" the new record, whose id superseded
+// then is: one key holds one agreement in force. err is a store failure
+// only.
+func (v *Vendor) accept(tx Tx, p *policy.Proposal, now time.Time, userTerms *AgreedTerms) (ans answer, summary, superseded string, err error) {
 	a := p.Agreement
-	if rec, ok, err := inForce(tx, a); err != nil {
-		return answer{}, "", err
-	} else if ok {
-		return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &rec}),
-			"AgreementAccepted (already in force) record=" + short(rec.ID), nil
+	cur, inForce, err := current(tx, a.UserKey)
+	if err != nil {
+		return answer{}, "", "", err
+	}
+	if inForce && sameAgreement(cur.Record.Agreement, a) {
+		return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &cur.Record}),
+			"AgreementAccepted (already in force) record=" + short(cur.Record.ID), "", nil
 	}
 	sig, err := policy.SignAgreement(a, v.priv)
 	if err != nil {
-		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot sign", ""), "error: " + err.Error(), nil
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot sign", ""), "error: " + err.Error(), "", nil
 	}
 	rec, err := policy.NewRecord(a, p.UserSignature, sig)
 	if err != nil {
-		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot make the record", ""), "error: " + err.Error(), nil
+		return errorAnswer(http.StatusInternalServerError, policy.CodeInvalid, "the site cannot make the record", ""), "error: " + err.Error(), "", nil
+	}
+	if inForce {
+		if err := v.end(tx, cur.Record.ID, "user", "superseded by "+rec.ID); err != nil {
+			return answer{}, "", "", err
+		}
+		superseded = cur.Record.ID
 	}
 	if userTerms != nil {
 		if err := tx.PutAgreedTerms(policy.AgreedDigest(a.Terms, a.Obligations), *userTerms); err != nil {
-			return answer{}, "", err
+			return answer{}, "", "", err
 		}
 	}
 	if err := tx.AddRecord(StoredRecord{Record: rec}); err != nil {
-		return answer{}, "", err
+		return answer{}, "", "", err
 	}
 	chain, err := tx.History(a.UserKey)
 	if err != nil {
-		return answer{}, "", err
+		return answer{}, "", "", err
 	}
 	typ := policy.EventNegotiated
 	if len(chain) > 0 {
@@ -348,7 +364,7 @@ func (v *Vendor) accept(tx Tx, p *policy.Proposal, now time.Time, userTerms *Agr
 		detail = "accepted the user's terms"
 	}
 	if _, err := appendEvent(tx, a.UserKey, chain, policy.Event{Type: typ, Time: now, Agreement: rec.ID, Detail: detail}); err != nil {
-		return answer{}, "", err
+		return answer{}, "", "", err
 	}
 	item := policy.DataItem{Type: itemAgreement, Time: now.UTC().Truncate(time.Second),
 		Data: map[string]string{"record": rec.ID, "termsDigest": a.TermsDigest}}
@@ -356,45 +372,43 @@ func (v *Vendor) accept(tx Tx, p *policy.Proposal, now time.Time, userTerms *Agr
 		item.Data["offer"] = a.Offer
 	}
 	if err := tx.AddItem(relSubject(a.UserKey), item); err != nil {
-		return answer{}, "", err
+		return answer{}, "", "", err
 	}
-	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &rec}),
-		"AgreementAccepted record=" + short(rec.ID), nil
+	summary = "AgreementAccepted record=" + short(rec.ID)
+	if superseded != "" {
+		summary += " superseding " + short(superseded)
+	}
+	return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &rec}), summary, superseded, nil
 }
 
-// inForce returns the record of the agreement in force with a's user key,
-// if it is for the same terms document, offer and agreed terms as a. A
-// proposal from that key for the same terms is the same relationship (an
-// agent retrying after a lost answer, or after it was killed mid-
-// negotiation): it gets that record again, never a second agreement
-// (PROTOCOL.md 10.5). err is a store failure only.
-func inForce(tx Tx, a policy.Agreement) (policy.Record, bool, error) {
-	chain, err := tx.History(a.UserKey)
+// current returns the record of the agreement in force with userKey, if
+// any: the last one negotiated, unless ended. err is a store failure only.
+func current(tx Tx, userKey string) (StoredRecord, bool, error) {
+	chain, err := tx.History(userKey)
 	if err != nil {
-		return policy.Record{}, false, err
+		return StoredRecord{}, false, err
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
-		e := chain[i]
-		switch e.Type {
-		case policy.EventEnded:
-			return policy.Record{}, false, nil
+		switch e := chain[i]; e.Type {
 		case policy.EventNegotiated, policy.EventRenegotiated:
 			sr, err := tx.GetRecord(e.Agreement)
 			if err != nil {
-				return policy.Record{}, false, err
+				return StoredRecord{}, false, err
 			}
-			if !sr.Ended.IsZero() {
-				return policy.Record{}, false, nil
-			}
-			held := sr.Record.Agreement
-			if held.Site != a.Site || held.SiteKey != a.SiteKey || held.TermsDigest != a.TermsDigest || held.Offer != a.Offer ||
-				policy.AgreedDigest(held.Terms, held.Obligations) != policy.AgreedDigest(a.Terms, a.Obligations) {
-				return policy.Record{}, false, nil
-			}
-			return sr.Record, true, nil
+			return sr, sr.Ended.IsZero(), nil
 		}
 	}
-	return policy.Record{}, false, nil
+	return StoredRecord{}, false, nil
+}
+
+// sameAgreement reports whether a proposal a is for the agreement held: the
+// same terms document, offer and agreed terms. A proposal from the key in
+// force for the same terms is the same relationship (an agent retrying
+// after a lost answer, or after it was killed mid-negotiation): it gets
+// that record again, never a second agreement (PROTOCOL.md 10.5).
+func sameAgreement(held, a policy.Agreement) bool {
+	return held.Site == a.Site && held.SiteKey == a.SiteKey && held.TermsDigest == a.TermsDigest && held.Offer == a.Offer &&
+		policy.AgreedDigest(held.Terms, held.Obligations) == policy.AgreedDigest(a.Terms, a.Obligations)
 }
 
 // appendEvent adds e to the relationship's hash chain through tx. chain is

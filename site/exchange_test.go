@@ -68,10 +68,10 @@ func TestAcceptOffer(t *testing.T) {
 	}
 
 	// A second agreement with the same key, on other terms, is a
-	// renegotiation in the same history.
+	// renegotiation in the same history, and supersedes the first.
 	rec2 := agree(t, ts, u, adsOffer)
 	hist, _ = ts.History(rec2.ID)
-	if len(hist) != 2 || hist[1].Type != policy.EventRenegotiated {
+	if len(hist) != 3 || hist[1].Type != policy.EventEnded || hist[1].Agreement != rec.ID || hist[2].Type != policy.EventRenegotiated {
 		t.Fatalf("history after renegotiation %+v", hist)
 	}
 	if err := policy.VerifyChain(hist); err != nil {

@@ -5,8 +5,13 @@
 package storetest
 
 import (
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) site.Store) {
 	t.Run("ItemsAndSessions", func(t *testing.T) { testItems(t, open(t)) })
 	t.Run("ConcurrentHistory", func(t *testing.T) { testConcurrentHistory(t, open(t)) })
 	t.Run("ConcurrentNonce", func(t *testing.T) { testConcurrentNonce(t, open(t)) })
+	t.Run("RenegotiationSupersedes", func(t *testing.T) { testRenegotiationSupersedes(t, open(t)) })
+	t.Run("SupersedeRollsBack", func(t *testing.T) { testSupersedeRollsBack(t, open(t)) })
 }
 
 func record(id, rel string) site.StoredRecord {
@@ -318,5 +325,147 @@ func testConcurrentNonce(t *testing.T, s site.Store) {
 	}
 	if records != 1 {
 		t.Errorf("%d racers' records were kept, want only the winner's", records)
+	}
+}
+
+var (
+	onRequest = policy.Obligations{Access: policy.LevelOnRequest, Deletion: policy.LevelOnRequest, DataReturn: policy.LevelOnRequest}
+	offerA    = policy.Offer{ID: "a", Terms: policy.Terms{Tracking: policy.TrackingSession, Purposes: []policy.Purpose{policy.PurposeService},
+		Sharing: policy.SharingProcessors, Retention: "P7D", Identity: policy.IdentityPseudonymous, Contact: policy.ContactTransactional}, Obligations: onRequest}
+	offerB = policy.Offer{ID: "b", Terms: policy.Terms{Tracking: policy.TrackingFirstParty, Purposes: []policy.Purpose{policy.PurposeService, policy.PurposeAnalytics},
+		Sharing: policy.SharingProcessors, Retention: "P30D", Identity: policy.IdentityPseudonymous, Contact: policy.ContactTransactional}, Obligations: onRequest}
+)
+
+// proposer is one user key proposing to a vendor kept in the store under
+// test, through the vendor's own handler.
+type proposer struct {
+	v    *site.Vendor
+	pub  ed25519.PublicKey
+	priv ed25519.PrivateKey
+}
+
+func newProposer(t *testing.T, s site.Store) *proposer {
+	t.Helper()
+	_, siteKey, _ := ed25519.GenerateKey(nil)
+	v, err := site.New(site.Config{Origin: "https://shop.test", Controller: policy.Controller{Name: "Shop", Contact: "privacy@shop.test"},
+		PolicyURL: "https://shop.test/privacy", Offers: []policy.Offer{offerA, offerB}, PrivateKey: siteKey, Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, priv, err := policy.NewPairwiseKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &proposer{v: v, pub: pub, priv: priv}
+}
+
+// propose sends a proposal for offer and returns the HTTP status and the
+// accepted record's id ("" if none).
+func (p *proposer) propose(t *testing.T, offer policy.Offer) (int, string) {
+	t.Helper()
+	_, _, digest := p.v.Terms()
+	a := policy.Agreement{V: policy.Version, Site: p.v.Origin(), TermsDigest: digest, Offer: offer.ID, Terms: offer.Terms,
+		Obligations: offer.Obligations, UserKey: policy.EncodeKey(p.pub), SiteKey: p.v.PublicKey(), Nonce: policy.NewNonce(),
+		Created: time.Now().UTC().Truncate(time.Second)}
+	sig, err := policy.SignAgreement(a, p.priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(policy.Proposal{V: policy.Version, Type: "proposal", Agreement: a, UserSignature: sig})
+	req := httptest.NewRequest(http.MethodPost, p.v.Origin()+site.DefaultAgreementPath, strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", policy.MediaType)
+	rec := httptest.NewRecorder()
+	p.v.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		return rec.Code, ""
+	}
+	var ans policy.Answer
+	if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil || ans.Record == nil {
+		t.Fatalf("answer %s: %v", rec.Body, err)
+	}
+	return rec.Code, ans.Record.ID
+}
+
+// testRenegotiationSupersedes: the same key agreeing to other terms ends
+// the agreement it held, in the same exchange: one key, one agreement in
+// force. A retry of the new proposal ends nothing.
+func testRenegotiationSupersedes(t *testing.T, s site.Store) {
+	p := newProposer(t, s)
+	_, first := p.propose(t, offerA)
+	_, second := p.propose(t, offerB)
+	if first == "" || second == "" || first == second {
+		t.Fatalf("records %q, %q", first, second)
+	}
+	old, err := s.GetRecord(first)
+	if err != nil || old.Ended.IsZero() || old.EndedBy != "user" {
+		t.Errorf("the replaced record is still in force: %+v %v", old, err)
+	}
+	if cur, err := s.GetRecord(second); err != nil || !cur.Ended.IsZero() {
+		t.Errorf("the new record: %+v %v", cur, err)
+	}
+	chain, err := s.History(policy.EncodeKey(p.pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range chain {
+		got = append(got, e.Type+" "+e.Agreement)
+	}
+	want := []string{policy.EventNegotiated + " " + first, policy.EventEnded + " " + first, policy.EventRenegotiated + " " + second}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("history %v, want %v", got, want)
+	}
+	if len(chain) == 3 && chain[1].Detail != "superseded by "+second {
+		t.Errorf("ended event says %q", chain[1].Detail)
+	}
+	if err := policy.VerifyChain(chain); err != nil {
+		t.Errorf("history does not verify: %v", err)
+	}
+	// The same terms again: the same record, nothing ended.
+	if _, again := p.propose(t, offerB); again != second {
+		t.Errorf("retry got record %q, want %q", again, second)
+	}
+	if cur, _ := s.GetRecord(second); !cur.Ended.IsZero() {
+		t.Error("a retry of the agreement in force ended it")
+	}
+}
+
+// failingAddRecord is a store whose exchanges fail when they add a record.
+type failingAddRecord struct {
+	site.Store
+	fail atomic.Bool
+}
+
+func (f *failingAddRecord) Exchange(rel string, fn func(site.Tx) error) error {
+	return f.Store.Exchange(rel, func(tx site.Tx) error { return fn(failingTx{tx, f}) })
+}
+
+type failingTx struct {
+	site.Tx
+	f *failingAddRecord
+}
+
+func (t failingTx) AddRecord(r site.StoredRecord) error {
+	if t.f.fail.Load() {
+		return errors.New("disk full")
+	}
+	return t.Tx.AddRecord(r)
+}
+
+// testSupersedeRollsBack: when the new record cannot be stored, the one in
+// force is not ended either.
+func testSupersedeRollsBack(t *testing.T, s site.Store) {
+	f := &failingAddRecord{Store: s}
+	p := newProposer(t, f)
+	_, first := p.propose(t, offerA)
+	f.fail.Store(true)
+	if code, _ := p.propose(t, offerB); code != http.StatusInternalServerError {
+		t.Fatalf("status %d, want 500", code)
+	}
+	if old, err := s.GetRecord(first); err != nil || !old.Ended.IsZero() {
+		t.Errorf("the record in force was ended by an exchange that failed: %+v %v", old, err)
+	}
+	if chain, err := s.History(policy.EncodeKey(p.pub)); err != nil || len(chain) != 1 {
+		t.Errorf("history after a failed exchange: %d events, %v", len(chain), err)
 	}
 }
