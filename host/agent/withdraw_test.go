@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/rbutton/rbutton/host/store"
 	"github.com/rbutton/rbutton/policy"
 	"github.com/rbutton/rbutton/site"
+	"github.com/rbutton/rbutton/site/sitetest"
 )
 
 // vendor is a real DNT-D site (the site library) on a loopback port.
@@ -37,28 +37,9 @@ func newVendor(t *testing.T, offers ...policy.Offer) *vendor {
 // holds, drops or inspects exchanges there.
 func newVendorWith(t *testing.T, st site.Store, wrap func(http.Handler) http.Handler, offers ...policy.Offer) *vendor {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, priv, err := ed25519.GenerateKey(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := "http://" + ln.Addr().String()
-	v, err := site.New(site.Config{Origin: origin, Controller: policy.Controller{Name: "Vendor", Contact: "privacy@vendor.test"},
-		PolicyURL: "https://vendor.test/privacy", Offers: offers, PrivateKey: priv, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := v.Handler()
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &vendor{Vendor: v, srv: srv, origin: origin}
+	v, srv := sitetest.Serve(t, site.Config{Controller: policy.Controller{Name: "Vendor", Contact: "privacy@vendor.test"},
+		PolicyURL: "https://vendor.test/privacy", Offers: offers, Store: st}, wrap)
+	return &vendor{Vendor: v, srv: srv, origin: v.Origin()}
 }
 
 // heldProposals holds the first POST to path (the agreement endpoint: the

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -18,6 +16,7 @@ import (
 	"github.com/rbutton/rbutton/policy"
 	"github.com/rbutton/rbutton/site"
 	"github.com/rbutton/rbutton/site/demo"
+	"github.com/rbutton/rbutton/site/sitetest"
 )
 
 // TestHostKilledMidNegotiation: a real host process is killed after the
@@ -28,37 +27,27 @@ import (
 // accepted agreement, and it is the one the user holds.
 func TestHostKilledMidNegotiation(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := "http://" + ln.Addr().String()
-	_, priv, _ := ed25519.GenerateKey(nil)
-	vs := &scriptVendor{Store: site.NewMemoryStore()}
-	v, err := site.New(site.Config{Origin: origin, Controller: policy.Controller{Name: "Shop", Contact: "privacy@shop.test"},
-		PolicyURL: "https://shop.test/privacy", Offers: []policy.Offer{demo.ShopBasic}, PrivateKey: priv, Store: vs})
-	if err != nil {
-		t.Fatal(err)
-	}
+	vs := sitetest.NewRecording(nil)
 	accepted := make(chan struct{})
 	var once sync.Once
-	vh := v.Handler()
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		first := false
-		if r.URL.Path == site.DefaultAgreementPath {
-			once.Do(func() { first = true })
-		}
-		if !first {
-			vh.ServeHTTP(w, r)
-			return
-		}
-		// The vendor decides and stores its record; the answer never leaves.
-		vh.ServeHTTP(httptest.NewRecorder(), r)
-		close(accepted)
-		<-r.Context().Done()
-	})}}
-	srv.Start()
-	t.Cleanup(srv.Close)
+	v, _ := sitetest.Serve(t, site.Config{Controller: policy.Controller{Name: "Shop", Contact: "privacy@shop.test"},
+		PolicyURL: "https://shop.test/privacy", Offers: []policy.Offer{demo.ShopBasic}, Store: vs}, func(vh http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			first := false
+			if r.URL.Path == site.DefaultAgreementPath {
+				once.Do(func() { first = true })
+			}
+			if !first {
+				vh.ServeHTTP(w, r)
+				return
+			}
+			// The vendor decides and stores its record; the answer never leaves.
+			vh.ServeHTTP(httptest.NewRecorder(), r)
+			close(accepted)
+			<-r.Context().Done()
+		})
+	})
+	origin := v.Origin()
 
 	_, _, digest := v.Terms()
 	req, _ := json.Marshal(map[string]any{"id": "n", "type": "negotiate",
@@ -105,10 +94,8 @@ func TestHostKilledMidNegotiation(t *testing.T) {
 	if err := json.Unmarshal(body, &rep); err != nil || !rep.OK || rep.Result.State != "agreed" {
 		t.Fatalf("retry reply: %s", body)
 	}
-	vs.mu.Lock()
-	ids := fmt.Sprint(vs.ids)
-	n := len(vs.ids)
-	vs.mu.Unlock()
+	ids := fmt.Sprint(vs.IDs())
+	n := len(vs.IDs())
 	if n != 1 {
 		t.Fatalf("vendor holds %d accepted agreements %s, want 1", n, ids)
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/rbutton/rbutton/policy"
 	"github.com/rbutton/rbutton/site"
 	"github.com/rbutton/rbutton/site/demo"
+	"github.com/rbutton/rbutton/site/sitetest"
 )
 
 var update = flag.Bool("update", false, "rewrite testscript golden sections")
@@ -186,31 +186,11 @@ var (
 	scriptVendors   = map[*testscript.TestScript]map[string]*scriptVendor{}
 )
 
-// scriptVendor is a real vendor (the site library) on a loopback port.
+// scriptVendor is a real vendor (the site library) on a loopback port,
+// noting the records it accepts.
 type scriptVendor struct {
-	site.Store // a memory store, noting the records accepted
-	srv        *http.Server
-	mu         sync.Mutex
-	ids        []string // records accepted, in order
-}
-
-func (sv *scriptVendor) Exchange(rel string, fn func(site.Tx) error) error {
-	return sv.Store.Exchange(rel, func(tx site.Tx) error { return fn(notingTx{tx, sv}) })
-}
-
-// notingTx notes the records added through it.
-type notingTx struct {
-	site.Tx
-	sv *scriptVendor
-}
-
-func (t notingTx) AddRecord(sr site.StoredRecord) error {
-	t.sv.mu.Lock()
-	if !slices.Contains(t.sv.ids, sr.Record.ID) {
-		t.sv.ids = append(t.sv.ids, sr.Record.ID)
-	}
-	t.sv.mu.Unlock()
-	return t.Tx.AddRecord(sr)
+	*sitetest.Recording
+	srv *http.Server
 }
 
 // vendor start NAME: serves a real vendor (the site library, with the demo
@@ -249,9 +229,9 @@ func cmdVendor(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		origin := "http://" + ln.Addr().String()
 		_, priv, _ := ed25519.GenerateKey(nil)
-		sv = &scriptVendor{Store: site.NewMemoryStore()}
+		sv = &scriptVendor{Recording: sitetest.NewRecording(nil)}
 		v, err := site.New(site.Config{Origin: origin, Controller: policy.Controller{Name: name, Contact: "privacy@" + name + ".test"},
-			PolicyURL: "https://" + name + ".test/privacy", Offers: []policy.Offer{demo.ShopBasic}, PrivateKey: priv, Store: sv})
+			PolicyURL: "https://" + name + ".test/privacy", Offers: []policy.Offer{demo.ShopBasic}, PrivateKey: priv, Store: sv.Recording})
 		ts.Check(err)
 		sv.srv = &http.Server{Handler: v.Handler()}
 		go sv.srv.Serve(ln)
@@ -265,10 +245,7 @@ func cmdVendor(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		ts.Check(os.WriteFile(ts.MkAbs(name+"-negotiate.bin"), frame, 0o644))
 	case "records":
-		sv.mu.Lock()
-		ids := slices.Clone(sv.ids)
-		sv.mu.Unlock()
-		for _, id := range ids {
+		for _, id := range sv.IDs() {
 			sr, err := sv.Store.GetRecord(id)
 			ts.Check(err)
 			state := "in-force"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rbutton/rbutton/policy"
 	"github.com/rbutton/rbutton/site"
+	"github.com/rbutton/rbutton/site/sitetest"
 )
 
 // A real vendor (the site library) on loopback for the scripts: it takes
@@ -23,41 +24,7 @@ type crmVendor struct {
 	v   *site.Vendor
 	mu  sync.Mutex
 	crm map[string]policy.Details
-	ids []string
-}
-
-// crmRecordingStore remembers the ids of the records a vendor accepts.
-type crmRecordingStore struct {
-	site.Store
-	sv *crmVendor
-}
-
-func (s crmRecordingStore) Exchange(rel string, fn func(site.Tx) error) error {
-	return s.Store.Exchange(rel, func(tx site.Tx) error { return fn(crmRecordingTx{tx, s.sv}) })
-}
-
-// crmRecordingTx remembers the records added through it.
-type crmRecordingTx struct {
-	site.Tx
-	sv *crmVendor
-}
-
-func (t crmRecordingTx) AddRecord(r site.StoredRecord) error {
-	t.sv.mu.Lock()
-	if !containsID(t.sv.ids, r.Record.ID) {
-		t.sv.ids = append(t.sv.ids, r.Record.ID)
-	}
-	t.sv.mu.Unlock()
-	return t.Tx.AddRecord(r)
-}
-
-func containsID(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
+	rec *sitetest.Recording // the records it accepted
 }
 
 var crmVendors sync.Map // "<work dir>/<name>" → *crmVendor
@@ -77,14 +44,14 @@ func cmdCRMVendor(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	key := ts.Getenv("WORK") + "/" + args[0]
 	if len(args) == 1 {
-		sv := &crmVendor{crm: map[string]policy.Details{}}
+		sv := &crmVendor{crm: map[string]policy.Details{}, rec: sitetest.NewRecording(nil)}
 		_, priv, err := ed25519.GenerateKey(nil)
 		ts.Check(err)
 		srv := httptest.NewUnstartedServer(nil)
 		srv.Start()
 		sv.v, err = site.New(site.Config{Origin: srv.URL, Controller: policy.Controller{Name: "Script Shop", Contact: "privacy@script.test"},
 			PolicyURL: "https://script.test/privacy", Offers: []policy.Offer{crmVendorOffer}, PrivateKey: priv,
-			Store: crmRecordingStore{site.NewMemoryStore(), sv}, RateLimit: site.RateLimit{Every: -1},
+			Store: sv.rec, RateLimit: site.RateLimit{Every: -1},
 			Details: func(u site.DetailsUpdate) error {
 				sv.mu.Lock()
 				defer sv.mu.Unlock()
@@ -119,13 +86,11 @@ func cmdCRMVendor(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: crmvendor NAME item TYPE KEY=VALUE")
 		}
 		k, v, _ := strings.Cut(args[3], "=")
-		sv.mu.Lock()
-		if len(sv.ids) == 0 {
-			sv.mu.Unlock()
+		ids := sv.rec.IDs()
+		if len(ids) == 0 {
 			ts.Fatalf("vendor %s has no record yet", args[0])
 		}
-		id := sv.ids[len(sv.ids)-1]
-		sv.mu.Unlock()
+		id := ids[len(ids)-1]
 		ts.Check(sv.v.RecordFor(id, policy.DataItem{Type: args[2], Data: map[string]string{k: v}}))
 	case "crm":
 		sv.mu.Lock()
