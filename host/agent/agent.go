@@ -495,6 +495,9 @@ type Export struct {
 	// the MyTerms agreements the user proffered.
 	SiteChecks map[string]store.SiteCheck  `json:"siteChecks"`
 	Proffers   map[string][]policy.Proffer `json:"proffers"`
+	// PendingEnds are the end requests still owed to sites (PROTOCOL.md
+	// 20, Withdrawal). Not imported: only this machine's keys can send them.
+	PendingEnds []store.PendingEnd `json:"pendingEnds"`
 	// Records holds every record each relationship ever had; Returns every
 	// data return kept; Profile the user's details; Shares what each site
 	// holds of them.
@@ -551,6 +554,12 @@ func ExportAll(db *store.DB, now time.Time) (*Export, error) {
 		}
 		if ex.Proffers, err = tx.AllProffers(); err != nil {
 			return err
+		}
+		if ex.PendingEnds, err = tx.PendingEnds(); err != nil {
+			return err
+		}
+		if ex.PendingEnds == nil {
+			ex.PendingEnds = []store.PendingEnd{}
 		}
 		keys, err := tx.Keys()
 		if err != nil {

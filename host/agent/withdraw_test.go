@@ -608,6 +608,10 @@ func TestEndOwedAfterKilledHost(t *testing.T) {
 			if list := endsOwed(t, a); len(list) != 1 || list[0].Record != rec.Record.ID {
 				t.Fatalf("owed after the withdrawal was saved: %+v", list)
 			}
+			// What is owed is shown to the user like everything stored.
+			if ex, err := ExportAll(a.DB, time.Now()); err != nil || len(ex.PendingEnds) != 1 || ex.PendingEnds[0].Site != shop.origin {
+				t.Errorf("export's pendingEnds: %+v %v", ex, err)
+			}
 
 			// The next process, on the same file.
 			b := &Agent{DB: store.New(a.DB.Path), Client: a.Client, Log: a.Log}
