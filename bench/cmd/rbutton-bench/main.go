@@ -11,6 +11,9 @@
 //  4. negotiation against a demo vendor on loopback, with HTTP requests counted
 //  5. browsing overhead: page loads in headless Chromium with and without the extension
 //  6. memory: the host's peak RSS over 10,000 look-ups, vs echohost
+//  7. vendor: accepted proposals/s and latency of the site library on bbolt
+//     and PostgreSQL and of one and two rbutton-vendor processes; hostile
+//     POST cost; bytes a refused stranger leaves
 //  8. push: one changed detail to 1,000 relationships on loopback (`rbutton profile set`)
 //
 // Run it from the repository root after `make build`.
@@ -58,7 +61,7 @@ func run() error {
 	flag.StringVar(&c.out, "o", "BENCHMARKS.md", "report file, relative to -root (\"\" to only print)")
 	flag.BoolVar(&c.quick, "quick", false, "few repetitions, for checking the harness (figures are not meaningful)")
 	flag.IntVar(&c.runs, "runs", 5, "repeated runs per figure (medians are over these)")
-	flag.StringVar(&only, "only", "1,2,3,4,5,6,8", "comma-separated sections to run")
+	flag.StringVar(&only, "only", "1,2,3,4,5,6,7,8", "comma-separated sections to run")
 	flag.BoolVar(&c.keep, "keep", false, "keep the scratch directory under bench/out")
 	flag.Parse()
 	for _, s := range strings.Split(only, ",") {
@@ -115,7 +118,7 @@ func run() error {
 	// Negotiation first: it leaves a real agreed relationship that the
 	// round-trip, cold-start and memory sections then look up.
 	// Section 1's runs also give section 6's figures.
-	order := []section{{4, negotiation}, {1, roundTrips}, {2, coldStart}, {3, storeGrowth}, {5, browsing}, {8, push}}
+	order := []section{{4, negotiation}, {1, roundTrips}, {2, coldStart}, {3, storeGrowth}, {5, browsing}, {7, vendorSection}, {8, push}}
 	for _, s := range order {
 		if !slices.Contains(c.sections, s.n) && !(s.n == 1 && slices.Contains(c.sections, 6)) {
 			continue

@@ -17,6 +17,7 @@ var sectionTitle = map[int]string{
 	4: "negotiation",
 	5: "browsing overhead",
 	6: "memory",
+	7: "vendor",
 	8: "push to every relationship",
 }
 
