@@ -668,3 +668,23 @@ func TestEndOwedWhileUnreachable(t *testing.T) {
 		t.Errorf("still owed after %d tries: %+v", MaxEndTries, list)
 	}
 }
+
+// TestWithdrawSiteAlreadyEnded: a site that answers the withdrawal's end
+// request with 410 ended (it ended the agreement itself) holds none: the
+// withdrawal counts it as ended, with no error to show.
+func TestWithdrawSiteAlreadyEnded(t *testing.T) {
+	t.Parallel()
+	v := newVendor(t, basicOffer)
+	a := newAgent(t)
+	rel := mustCall[store.Relationship](t, a, proto.TypeNegotiate, v.negotiateParams())
+	if err := v.End(rel.Record.ID, "closing down"); err != nil {
+		t.Fatal(err)
+	}
+	res := mustCall[TermsSetResult](t, a, proto.TypeTermsSet, map[string]any{"terms": mustPreset(t, "service-only")})
+	if len(res.Withdrawn) != 1 || !res.Withdrawn[0].Ended || res.Withdrawn[0].Error != nil {
+		t.Fatalf("withdrawn = %+v, want ended without error", res.Withdrawn)
+	}
+	if got := relationship(t, a, v.origin); got.State != store.StateEnded || got.Error != nil {
+		t.Errorf("relationship %s, error %+v", got.State, got.Error)
+	}
+}
