@@ -105,6 +105,8 @@ export const HOST_STORE_PROBLEMS = Object.freeze(['store_corrupt', 'store_newer_
  * rules within CHANGES_BOUND_S.
  */
 export const CHANGES_ALARM = 'rbutton-changes';
+/** A navigation to an agreed site checks only if the last check is older than this (ms): one host call per burst of pages. */
+export const CHANGES_NAV_MIN_MS = 10_000;
 export const CHANGES_PERIOD_MIN = 0.5;
 export const CHANGES_BOUND_S = 60;
 /** How long a successful hello is trusted before asking again. */

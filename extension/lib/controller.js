@@ -15,7 +15,7 @@
 // - views: what the popup and options page are shown, and their actions.
 
 import {
-  STATE, STORAGE, MSG, DEFAULT_SETTINGS, TAB_SAVE_DEBOUNCE_MS, HELLO_TTL_MS, HOST_STORE_PROBLEMS,
+  STATE, STORAGE, MSG, DEFAULT_SETTINGS, TAB_SAVE_DEBOUNCE_MS, HELLO_TTL_MS, HOST_STORE_PROBLEMS, CHANGES_NAV_MIN_MS,
 } from './constants.js';
 import { HostError } from './host.js';
 import { buildRules, buildContentScripts, normaliseOrigins, signalsFor, CONTENT_SCRIPT_ID, PAUSED_SCRIPT_PREFIX } from './rules.js';
@@ -381,6 +381,7 @@ export function createController({
 
   let syncing = null;
   let syncAgain = false;
+  let lastSync = -Infinity; // when the host last answered `changes`
   /**
    * Brings the relationships (and so the header rules) up to the host's
    * change counter: one `changes` call, which returns the list only when
@@ -398,6 +399,7 @@ export function createController({
         do {
           syncAgain = false;
           const res = await host.call('changes', { since: mem.generation ?? 0 });
+          lastSync = now();
           hostOk();
           const generation = Number.isInteger(res?.generation) ? res.generation : null;
           if (res?.relationships !== null && res?.relationships !== undefined) await relationshipsKnown(res.relationships, generation);
@@ -524,9 +526,9 @@ export function createController({
     await setTop(tabId, origin);
     // The agreement may have been withdrawn elsewhere (CLI, another browser)
     // since the last check: look now, so the page's own requests and the next
-    // navigation follow. One host call per navigation to a site we hold an
-    // agreement with, none for any other site.
-    if (origin && origin in agreedDigests()) await syncChanges().catch(() => {});
+    // navigation follow. At most one host call per CHANGES_NAV_MIN_MS for
+    // navigations to sites we hold an agreement with, none for any other site.
+    if (origin && origin in agreedDigests() && now() - lastSync >= CHANGES_NAV_MIN_MS) await syncChanges().catch(() => {});
   }
 
   /** webRequest.onHeadersReceived, main_frame: the document's DNT-D advertisement. */

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createController } from '../lib/controller.js';
 import { createHostClient } from '../lib/host.js';
-import { STATE, STORAGE, MSG, RULE, ALL_RESOURCE_TYPES, RESPONSE_HEADER, HOST_REQUIRED_CAPABILITIES } from '../lib/constants.js';
+import { STATE, STORAGE, MSG, RULE, ALL_RESOURCE_TYPES, RESPONSE_HEADER, HOST_REQUIRED_CAPABILITIES, CHANGES_NAV_MIN_MS } from '../lib/constants.js';
 import { D, SHOP_REL, NEWS_REL } from './fixtures.js';
 
 const SHOP = 'http://127.0.0.1:8441';
@@ -24,6 +24,7 @@ const flush = () => new Promise((r) => setImmediate(r));
  */
 function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false, executeScript = undefined } = {}) {
   const log = [];
+  const clock = { now: 1_000_000 };
   const rules = { dynamic: [], session: [] };
   let scripts = [];
   const store = { local: { ...local }, session: { ...session } };
@@ -89,6 +90,7 @@ function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko
     },
     fetch: async () => { throw new Error('no network in unit tests'); },
     gecko,
+    now: () => clock.now,
     setTimer: (f) => { queueMicrotask(f); return 0; },
     clearTimer: () => {},
     log: { error: () => {}, warn: () => {} },
@@ -109,7 +111,7 @@ function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko
     const headers = all.filter((r) => r.action.type === 'modifyHeaders' && r.priority > top).sort((a, b) => b.priority - a.priority);
     return headers.length ? headers[0].action.requestHeaders.find((x) => x.header === 'Sec-DNT-D').value : null;
   }
-  return { c, log, rules, store, openTabs, painted, hostCalls, settle, dntd, scripts: () => scripts };
+  return { c, log, rules, store, openTabs, painted, hostCalls, settle, dntd, clock, scripts: () => scripts };
 }
 
 /** A minimal declarativeNetRequest matcher for the conditions lib/rules.js uses. */
@@ -573,4 +575,20 @@ test('site check: the page read once in its MAIN world, the host asked with the 
   assert.equal(priv.skipped, 'private');
   assert.equal(injected.length, 0);
   assert.ok(!f.hostCalls.some((x) => x.type === 'site.check'));
+});
+
+test('navigations to an agreed site check for changes at most once per interval; others never', async () => {
+  const f = fakeBrowser({ local: agreedStore() });
+  await f.c.ready;
+  await f.settle();
+  const changes = () => f.hostCalls.filter((x) => x.type === 'changes').length;
+  const atStart = changes();
+  f.clock.now += CHANGES_NAV_MIN_MS;
+  await navigate(f, 1, `${SHOP}/a`, { advertisement: ADV });
+  await navigate(f, 1, `${SHOP}/b`, { advertisement: ADV });
+  await navigate(f, 1, `${NEWS}/`);
+  assert.equal(changes(), atStart + 1, 'one check for two pages of the shop, none for news');
+  f.clock.now += CHANGES_NAV_MIN_MS;
+  await navigate(f, 1, `${SHOP}/c`, { advertisement: ADV });
+  assert.equal(changes(), atStart + 2);
 });
