@@ -321,9 +321,12 @@ func (v *Vendor) roomForUserTerms(digest string) bool {
 // only.
 func (v *Vendor) accept(tx Tx, p *policy.Proposal, now time.Time, userTerms *AgreedTerms) (ans answer, summary, superseded string, err error) {
 	a := p.Agreement
-	cur, inForce, err := current(tx, a.UserKey)
+	cur, inForce, chain, err := current(tx, a.UserKey)
 	if err != nil {
 		return answer{}, "", "", err
+	}
+	if chain == nil {
+		chain = []policy.Event{} // read, and empty: appendEvent need not read it again
 	}
 	if inForce && sameAgreement(cur.Record.Agreement, a) {
 		return jsonAnswer(http.StatusOK, policy.Answer{V: policy.Version, Status: policy.StatusAccepted, Record: &cur.Record}),
@@ -342,6 +345,7 @@ func (v *Vendor) accept(tx Tx, p *policy.Proposal, now time.Time, userTerms *Agr
 			return answer{}, "", "", err
 		}
 		superseded = cur.Record.ID
+		chain = nil // the end is on it now: appendEvent reads it again
 	}
 	if userTerms != nil {
 		if err := tx.PutAgreedTerms(policy.AgreedDigest(a.Terms, a.Obligations), *userTerms); err != nil {
@@ -351,12 +355,8 @@ func (v *Vendor) accept(tx Tx, p *policy.Proposal, now time.Time, userTerms *Agr
 	if err := tx.AddRecord(StoredRecord{Record: rec}); err != nil {
 		return answer{}, "", "", err
 	}
-	chain, err := tx.History(a.UserKey)
-	if err != nil {
-		return answer{}, "", "", err
-	}
 	typ := policy.EventNegotiated
-	if len(chain) > 0 {
+	if len(chain) > 0 || superseded != "" {
 		typ = policy.EventRenegotiated
 	}
 	detail := "accepted offer " + a.Offer
@@ -382,23 +382,24 @@ func (v *Vendor) accept(tx Tx, p *policy.Proposal, now time.Time, userTerms *Agr
 }
 
 // current returns the record of the agreement in force with userKey, if
-// any: the last one negotiated, unless ended. err is a store failure only.
-func current(tx Tx, userKey string) (StoredRecord, bool, error) {
+// any: the last one negotiated, unless ended; and the relationship's chain
+// (one read of it serves the caller too). err is a store failure only.
+func current(tx Tx, userKey string) (StoredRecord, bool, []policy.Event, error) {
 	chain, err := tx.History(userKey)
 	if err != nil {
-		return StoredRecord{}, false, err
+		return StoredRecord{}, false, nil, err
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
 		switch e := chain[i]; e.Type {
 		case policy.EventNegotiated, policy.EventRenegotiated:
 			sr, err := tx.GetRecord(e.Agreement)
 			if err != nil {
-				return StoredRecord{}, false, err
+				return StoredRecord{}, false, nil, err
 			}
-			return sr, sr.Ended.IsZero(), nil
+			return sr, sr.Ended.IsZero(), chain, nil
 		}
 	}
-	return StoredRecord{}, false, nil
+	return StoredRecord{}, false, chain, nil
 }
 
 // sameAgreement reports whether a proposal a is for the agreement held: the
