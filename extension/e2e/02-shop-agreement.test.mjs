@@ -58,6 +58,9 @@ scenario('shop: agreement, dual-signed record, agreed digest on requests, popup 
   // The popup: agreed terms per dimension, and the receipt.
   const popup = await browser.popup(tab);
   const text = await popup.waitText(new RegExp(esc(site)), { what: 'the popup naming the shop' });
+  // The main view says what was agreed in words; the table and receipt are one click away.
+  await popup.waitText(/What you agreed: tracking/, { what: 'the plain summary of the agreement' });
+  await popup.clickText('Details');
   await popup.waitText(/receipt|record/i, { what: 'the popup showing the receipt' });
   assertShowsTerms(await popup.text(), terms, obligations);
   const shown = await popup.text();

@@ -29,7 +29,8 @@ scenario('data return: the popup shows the page views the shop holds', { needs: 
 
   const hist = await host.history(origin);
   assert.ok(hist.events.some((e) => e.type === 'data-returned'), `history records the data return: ${hist.events.map((e) => e.type)}`);
-  // The open popup's history shows the return too, next to the answer.
+  // The open popup's history (under Details) shows the return too, next to the answer.
+  await popup.clickText('Details');
   const after = await popup.waitText(/History[\s\S]*They returned the data they hold/, { what: 'the data return in the open popup\'s history' });
   assert.match(after, /What they hold about me[\s\S]*\/product\/boots/, 'the answer is still shown');
 });

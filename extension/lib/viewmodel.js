@@ -226,9 +226,52 @@ export function relationshipView(rel) {
     };
   }
   if (rel.state === 'conflict' && mine && offer && conflictsRaw.length) {
-    out.allow = { offer: offer.id, terms: widenForOffer(mine, offer) };
+    const widened = widenForOffer(mine, offer);
+    out.allow = { offer: offer.id, terms: widened, widens: termChanges(mine, widened) };
   }
   return out;
+}
+
+/**
+ * What differs between two sets of terms, per dimension, in words:
+ * ["Retention: 30 days → 14 days", …]. Used for "Allow this" (what it
+ * widens) and for the history (what changed).
+ */
+export function termChanges(before, after) {
+  const out = [];
+  for (const d of DIMENSIONS) {
+    const a = dimValue(d.group, before, d.key);
+    const b = dimValue(d.group, after, d.key);
+    if (a === null || b === null || same(a, b)) continue;
+    out.push(`${d.label}: ${describeValue(d.key, a)} → ${describeValue(d.key, b)}`);
+  }
+  return out;
+}
+
+/**
+ * The popup's plain summary under the headline: what this site may do with
+ * me, in one or two sentences. `ended` carries the time it ended (the popup
+ * formats it).
+ * @returns {{text:string, ended?:string|null}|null}
+ */
+export function plainSummary(view) {
+  const r = view.relationship;
+  const signalsOnly = 'It gets your Do Not Track and Global Privacy Control signals: do not track me, do not sell or share my data.';
+  if (view.host) return null;
+  if (view.state === STATE.PAUSED) return { text: 'You paused signals here: this site and the requests its pages make get no DNT, GPC or DNT-D signal until you resume.' };
+  if (r?.state === 'agreed') {
+    const terms = r.dimensions.filter((d) => d.group === 'terms' && d.agreed !== '—').map((d) => `${d.label.toLowerCase()} ${d.agreed}`);
+    const owed = r.dimensions.filter((d) => d.group === 'obligations' && d.agreed !== '—').map((d) => `${d.label.toLowerCase()} ${d.agreed}`);
+    return { text: `What you agreed: ${terms.join('; ')}.${owed.length ? ` They owe you ${owed.join('; ')}.` : ''}` };
+  }
+  if (r?.state === 'ended') return { text: `It ended; the site no longer has your consent. ${signalsOnly}`, ended: r.updated ?? null };
+  if (r?.state === 'conflict') {
+    const first = r.conflicts[0];
+    const lead = first ? `${first.label && !first.text.startsWith(first.label) ? `${first.label}: ` : ''}${first.text} ` : '';
+    return { text: `${lead}${signalsOnly}` };
+  }
+  if (view.state === STATE.NO_DIALOG) return { text: `This site does not offer a dialog. ${signalsOnly}` };
+  return view.origin ? { text: signalsOnly } : null;
 }
 
 /** A data-return document rendered readably. */

@@ -220,7 +220,7 @@ function renderPaused(paused) {
     return;
   }
   $('paused').replaceChildren(el('ul', {}, ...paused.map((o) => el('li', { 'data-site': o }, siteLabel(o), ' ',
-    el('button', { type: 'button', 'aria-label': `Resume signals on ${siteLabel(o)}`, onclick: () => resume(o) }, 'Remove')))));
+    el('button', { type: 'button', 'aria-label': `Resume signals on ${siteLabel(o)}`, onclick: () => resume(o) }, 'Resume')))));
 }
 
 async function resume(origin) {

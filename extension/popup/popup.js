@@ -8,12 +8,14 @@
 import { MSG } from '../lib/constants.js';
 import { api, ask, el, when } from '../lib/ui.js';
 import { honourSection, mytermsSection } from './sitecheck.js';
+import { plainSummary } from '../lib/viewmodel.js';
 
 const $ = (id) => document.getElementById(id);
 let tabId = null;
 // ?site=<origin>: a site's view without a tab (from the options page).
 const siteParam = new URLSearchParams(location.search).get('site');
 let view = null;
+let detailsOpen = false;
 // The site check (gpc.json, MyTerms file, the page's privacy strings): asked
 // once per popup opening, after the main view is shown.
 let siteChecked = null;
@@ -58,30 +60,31 @@ function render(v) {
   document.title = v.title;
   $('site').textContent = v.site || 'r-button';
   $('state-text').textContent = v.stateText;
-  $('state-text').dataset.state = v.state;
+  $('state-text').dataset.state = v.relationship?.state === 'ended' ? 'ended' : v.state;
+  // Main view: headline (above), a plain summary, why there is no agreement,
+  // the actions; everything else one click away under "Details".
   const parts = [];
   if (v.host) parts.push(renderHostProblem(v.host));
-  parts.push(el('div', { id: 'sitecheck' }));
-  if (v.signals) parts.push(renderSignals(v));
-  if (v.relationship) parts.push(...renderRelationship(v));
-  if (v.history) parts.push(renderHistory(v.history));
+  const sum = plainSummary(v);
+  if (sum) {
+    parts.push(el('p', { id: 'summary' }, sum.ended !== undefined ? `${v.site} ended ${sum.ended ? when(sum.ended) : ''}. ` : '', sum.text));
+  }
+  if (v.relationship?.conflicts.length) parts.push(renderConflicts(v));
   parts.push(renderActions(v));
+  parts.push(el('div', { id: 'sitecheck' }));
   parts.push(el('section', { id: 'data', 'aria-live': 'polite' }));
+  const more = [];
+  if (v.signals) more.push(renderSignals(v));
+  if (v.relationship) more.push(...renderRelationship(v));
+  if (v.history) more.push(renderHistory(v.history));
+  if (more.length) {
+    const details = el('details', { id: 'details' }, el('summary', {}, 'Details: terms, receipt, history, signals'), ...more);
+    if (detailsOpen) details.open = true;
+    details.addEventListener('toggle', () => { detailsOpen = details.open; });
+    parts.push(details);
+  }
   $('content').replaceChildren(...parts);
   renderSiteCheck();
-}
-
-async function renderSiteCheck() {
-  const slot = $('sitecheck');
-  if (!slot || (tabId === null && !siteParam) || (view && !view.site)) return;
-  if (!siteChecked) {
-    slot.replaceChildren(el('p', { class: 'mark', id: 'honour-loading' }, 'Checking what this site says about your signals…'));
-    siteChecking ??= ask(siteParam ? { type: MSG.SITE_CHECK, site: siteParam } : { type: MSG.SITE_CHECK, tabId })
-      .catch((err) => ({ error: { message: err.message } }));
-    siteChecked = await siteChecking;
-  }
-  const now = $('sitecheck');
-  if (now) now.replaceChildren(...[honourSection(siteChecked), mytermsSection(siteChecked, view?.history, proffer)].filter(Boolean));
 }
 
 function renderHostProblem(h) {
@@ -128,12 +131,6 @@ function renderRelationship(v) {
     el('table', { id: 'terms-table' },
       el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Dimension'), el('th', { scope: 'col' }, 'My terms'), el('th', { scope: 'col' }, 'Their offer'), el('th', { scope: 'col' }, 'What we agreed'))),
       el('tbody', {}, ...rows))));
-  if (r.conflicts.length) {
-    out.push(el('section', { id: 'conflicts', class: 'conflicts', 'aria-labelledby': 'conflicts-h' },
-      el('h2', { id: 'conflicts-h' }, 'Why there is no agreement'),
-      el('ul', {}, ...r.conflicts.map((c) => el('li', { 'data-dimension': c.dimension }, c.label ? el('strong', {}, `${c.label}: `) : null, c.text))),
-      v.actions.allow ? el('button', { type: 'button', id: 'allow', class: 'primary', onclick: allow }, `Allow this for ${v.site}`) : null));
-  }
   if (r.error && r.state === 'error') out.push(el('p', { class: 'bad', id: 'rel-error' }, `${r.error.message ?? r.error.code}`));
   if (r.receipt) {
     const rc = r.receipt;
@@ -147,6 +144,18 @@ function renderRelationship(v) {
         el('dt', {}, 'Date'), el('dd', {}, when(rc.date)))));
   }
   return out;
+}
+
+function renderConflicts(v) {
+  const r = v.relationship;
+  const widens = r.allow?.widens ?? [];
+  return el('section', { id: 'conflicts', class: 'conflicts', 'aria-labelledby': 'conflicts-h' },
+    el('h2', { id: 'conflicts-h' }, 'Why there is no agreement'),
+    el('ul', {}, ...r.conflicts.map((c) => el('li', { 'data-dimension': c.dimension }, c.label ? el('strong', {}, `${c.label}: `) : null, c.text))),
+    v.actions.allow && widens.length
+      ? el('p', { id: 'allow-widens', class: 'mark' }, `"Allow" widens your terms for ${v.site} only: ${widens.join('; ')}. You can undo it here.`)
+      : null,
+    v.actions.allow ? el('button', { type: 'button', id: 'allow', class: 'primary', onclick: allow }, `Allow this for ${v.site}`) : null);
 }
 
 function renderHistory(h) {
@@ -164,6 +173,7 @@ function renderActions(v) {
     a.data ? el('button', { type: 'button', id: 'data-fetch', onclick: fetchData }, 'What they hold about me') : null,
     a.renegotiate ? el('button', { type: 'button', id: 'renegotiate', onclick: renegotiate }, 'Renegotiate') : null,
     a.end ? el('button', { type: 'button', id: 'end', class: 'danger', onclick: endRel }, 'End relationship') : null,
+    v.relationship?.exception ? el('button', { type: 'button', id: 'undo-allow', onclick: undoAllow }, `Use my own terms for ${v.site} again`) : null,
     a.pause ? el('button', { type: 'button', id: 'pause', onclick: () => pause(true) }, 'Pause signals on this site') : null,
     a.resume ? el('button', { type: 'button', id: 'resume', onclick: () => pause(false) }, 'Resume') : null,
     el('button', { type: 'button', id: 'open-options', onclick: () => api.runtime.openOptionsPage() }, 'Options'));
@@ -189,6 +199,11 @@ const pause = (on) => act(on ? 'Pausing signals' : 'Resuming signals', async () 
 const renegotiate = () => act('Renegotiating', () => ask({ type: MSG.RENEGOTIATE, origin: view.origin }).then(() => undefined));
 const endRel = () => act('Ending the relationship', () => ask({ type: MSG.END, origin: view.origin }).then(() => `Relationship with ${view.site} ended.`));
 const allow = () => act(`Allowing this for ${view.site}`, () => ask({ type: MSG.ALLOW, origin: view.origin, terms: view.relationship.allow.terms }).then(() => undefined));
+const undoAllow = () => act(`Using your own terms for ${view.site} again`, async () => {
+  await ask({ type: MSG.HOST, call: 'exception.clear', params: { site: view.origin } });
+  await ask({ type: MSG.RENEGOTIATE, origin: view.origin }).catch(() => {});
+  return `Your own terms apply to ${view.site} again.`;
+});
 const proffer = (code) => act(`Proffering ${code}`, () => ask({ type: MSG.PROFFER, origin: view.origin, agreement: code })
   .then(() => `You proffered ${code} to ${view.site}; it is recorded, signed by you, in the history.`));
 const retryHost = () => act('Checking the helper', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { popupView, relationshipView, dataView, offerToShow, hostProblem } from '../lib/viewmodel.js';
+import { popupView, relationshipView, dataView, offerToShow, hostProblem, plainSummary, termChanges } from '../lib/viewmodel.js';
 import { signalsFor } from '../lib/rules.js';
 import { offerConflicts } from '../lib/terms.js';
 import { STATE } from '../lib/constants.js';
@@ -95,4 +95,28 @@ test('data return rendered readably', () => {
   assert.deepEqual(v.items[0].fields, [['item', 'kettle'], ['price', '25'], ['tags', '["a"]']]);
   assert.deepEqual(v.items[1].fields, []);
   assert.deepEqual(dataView(null).items, []);
+});
+
+test('plain summary: what the site may do with me, per state', () => {
+  const agreed = popupView({ tab: { origin: SHOP, state: STATE.AGREED, advertisement: 'x' }, signals: signalsFor(SHOP), rel: SHOP_REL });
+  assert.match(plainSummary(agreed).text, /^What you agreed: tracking on this site; purposes service, analytics; .*retention 30 days.*\. They owe you access on request/);
+  const conflict = popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, advertisement: 'x' }, signals: signalsFor(NEWS), rel: NEWS_REL });
+  assert.match(plainSummary(conflict).text, /^Purposes: They need: personalised ads\. You allow: service, analytics\. It gets your Do Not Track/);
+  const ended = popupView({ tab: { origin: SHOP, state: STATE.NO_AGREEMENT }, signals: signalsFor(SHOP), rel: { ...SHOP_REL, state: 'ended', updated: '2026-11-25T09:00:00Z' } });
+  assert.equal(plainSummary(ended).ended, '2026-11-25T09:00:00Z');
+  assert.match(plainSummary(ended).text, /no longer has your consent/);
+  assert.match(plainSummary(popupView({ tab: { origin: NEWS, state: STATE.PAUSED }, signals: signalsFor(NEWS, { paused: [NEWS] }) })).text, /no DNT, GPC or DNT-D/);
+  assert.match(plainSummary(popupView({ tab: { origin: NEWS, state: STATE.NO_DIALOG }, signals: signalsFor(NEWS) })).text, /does not offer a dialog/);
+  assert.equal(plainSummary(popupView({ tab: { origin: NEWS, state: STATE.HOST_UNAVAILABLE }, signals: signalsFor(NEWS), host: { ok: false, kind: 'unavailable' } })), null);
+});
+
+test('what changes between two sets of terms, in words; what Allow widens', () => {
+  const a = structuredClone(SHOP_REL.myTerms);
+  const b = structuredClone(a);
+  b.terms.retention = 'P14D';
+  b.obligations.dataReturn = 'none';
+  assert.deepEqual(termChanges(a, b), ['Retention: 90 days → 14 days', 'Data return: on request → not required']);
+  assert.deepEqual(termChanges(a, a), []);
+  const conflict = popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, advertisement: 'x' }, signals: signalsFor(NEWS), rel: NEWS_REL });
+  assert.deepEqual(conflict.relationship.allow.widens, ['Purposes: service, analytics → service, analytics, personalised ads']);
 });
