@@ -169,7 +169,9 @@ export const STORAGE = Object.freeze({
   HOST: 'hostStatus',
 });
 
-export const DEFAULT_SETTINGS = Object.freeze({ negotiateInPrivate: false });
+// sendDNT: the DNT header and navigator.doNotTrack (a fingerprinting bit many
+// users no longer want); GPC and Sec-DNT-D are sent either way.
+export const DEFAULT_SETTINGS = Object.freeze({ negotiateInPrivate: false, sendDNT: true });
 
 /** Messages between pages and the service worker. */
 export const MSG = Object.freeze({

@@ -15,7 +15,7 @@
 // - views: what the popup and options page are shown, and their actions.
 
 import {
-  STATE, STORAGE, MSG, DEFAULT_SETTINGS, TAB_SAVE_DEBOUNCE_MS, HELLO_TTL_MS, HOST_STORE_PROBLEMS, CHANGES_NAV_MIN_MS,
+  STATE, STORAGE, MSG, DEFAULT_SETTINGS, TAB_SAVE_DEBOUNCE_MS, HELLO_TTL_MS, HOST_STORE_PROBLEMS, CHANGES_NAV_MIN_MS, STATIC_RULESET,
 } from './constants.js';
 import { HostError } from './host.js';
 import { buildRules, buildContentScripts, normaliseOrigins, signalsFor, CONTENT_SCRIPT_ID, PAUSED_SCRIPT_PREFIX } from './rules.js';
@@ -105,9 +105,11 @@ export function createController({
   function wantedRules() {
     const agreed = agreedDigests();
     return buildRules({
-      paused: mem.paused, agreed, agreedTabs: agreedTabIds(agreed), resourceTypes, pausedTabIds: pausedTabIds(),
+      paused: mem.paused, agreed, agreedTabs: agreedTabIds(agreed), resourceTypes, pausedTabIds: pausedTabIds(), sendDNT: sendsDNT(),
     });
   }
+
+  const sendsDNT = () => mem.settings.sendDNT !== false;
 
   let rulesChain = Promise.resolve();
   let applied = { dynamic: null, session: null };
@@ -124,6 +126,15 @@ export function createController({
         const old = await dnr.getDynamicRules();
         if (!sameRules(old, dynamic)) await dnr.updateDynamicRules({ removeRuleIds: old.map((r) => r.id), addRules: dynamic });
         applied.dynamic = dyn;
+      }
+      // The static ruleset sends DNT on every request from install on; with
+      // DNT off it is disabled and the dynamic rule (without DNT) does its job.
+      // Asked before written, like the dynamic rules: no write when nothing changes.
+      if (typeof dnr.updateEnabledRulesets === 'function' && applied.staticOn !== sendsDNT()) {
+        const on = sendsDNT();
+        const enabled = typeof dnr.getEnabledRulesets === 'function' ? (await dnr.getEnabledRulesets()).includes(STATIC_RULESET) : !on;
+        if (enabled !== on) await dnr.updateEnabledRulesets(on ? { enableRulesetIds: [STATIC_RULESET] } : { disableRulesetIds: [STATIC_RULESET] });
+        applied.staticOn = on;
       }
       if (ses !== applied.session) {
         const old = await dnr.getSessionRules();
@@ -153,7 +164,7 @@ export function createController({
   /** Registers the navigator-signal scripts, never on paused sites; serialised. */
   function applyContentScript() {
     scriptChain = scriptChain.then(async () => {
-      const build = () => buildContentScripts({ paused: mem.paused, matchOriginAsFallback: moafSupported, portsInPatterns: !gecko });
+      const build = () => buildContentScripts({ paused: mem.paused, matchOriginAsFallback: moafSupported, portsInPatterns: !gecko, sendDNT: sendsDNT() });
       const want = build();
       const ours = (await scripting.getRegisteredContentScripts())
         .filter((c) => c.id === CONTENT_SCRIPT_ID || c.id.startsWith(PAUSED_SCRIPT_PREFIX));
@@ -666,7 +677,7 @@ export function createController({
         status = hostProblemOf(err) ? mem.hostStatus : status;
       }
     }
-    const signals = origin ? signalsFor(origin, { paused: mem.paused, agreed: agreedDigests() }) : null;
+    const signals = origin ? signalsFor(origin, { paused: mem.paused, agreed: agreedDigests(), sendDNT: sendsDNT() }) : null;
     let shown = { ...mem.tabs[tabId] ?? tab, tabId };
     // A damaged database fails every call: say so once, not "agreed" beside it.
     if (status.kind === 'store' && origin && shown.state !== STATE.PAUSED) shown = { ...shown, state: STATE.HOST_UNAVAILABLE };
@@ -811,8 +822,11 @@ export function createController({
         return { ok: true, paused: mem.paused, settings: mem.settings, host: status, relationships: mem.relationships };
       }
       case MSG.SETTINGS_SET: {
+        const before = sendsDNT();
         mem.settings = { ...mem.settings, negotiateInPrivate: msg.settings?.negotiateInPrivate === true };
+        if (typeof msg.settings?.sendDNT === 'boolean') mem.settings.sendDNT = msg.settings.sendDNT;
         await storage.local.set({ [STORAGE.SETTINGS]: mem.settings });
+        if (sendsDNT() !== before) await Promise.all([applyRules(), applyContentScript()]);
         return { ok: true, settings: mem.settings };
       }
       default:

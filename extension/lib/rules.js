@@ -68,11 +68,11 @@ import { isDigest } from './advert.js';
 
 const TAB_ID_NONE = -1;
 
-function headerAction(dntdValue) {
+function headerAction(dntdValue, sendDNT = true) {
   return {
     type: 'modifyHeaders',
     requestHeaders: [
-      { header: HEADER_DNT, operation: 'set', value: VALUE_DNT },
+      ...(sendDNT ? [{ header: HEADER_DNT, operation: 'set', value: VALUE_DNT }] : []),
       { header: HEADER_GPC, operation: 'set', value: VALUE_GPC },
       { header: HEADER_DNTD, operation: 'set', value: dntdValue },
     ],
@@ -100,15 +100,16 @@ function tabList(ids) {
  * @param {Record<string,number[]>} [input.agreedTabs]  agreed origin -> tabs whose top-level document is that origin
  * @param {string[]} [input.resourceTypes]  every resource type the browser knows (default: Chromium's)
  * @param {number[]} [input.pausedTabIds]  tabs showing a paused origin (Firefox)
+ * @param {boolean} [input.sendDNT]  false: no DNT header (the static ruleset, which sends it, is then disabled)
  * @returns {{dynamic: object[], session: object[]}}
  */
-export function buildRules({ paused = [], agreed = {}, agreedTabs = {}, resourceTypes = ALL_RESOURCE_TYPES, pausedTabIds = [] } = {}) {
+export function buildRules({ paused = [], agreed = {}, agreedTabs = {}, resourceTypes = ALL_RESOURCE_TYPES, pausedTabIds = [], sendDNT = true } = {}) {
   const types = [...resourceTypes];
   const dynamic = [
     {
       id: RULE.SIGNALS_ID,
       priority: RULE.PRIORITY_SIGNALS,
-      action: headerAction(VALUE_DNTD),
+      action: headerAction(VALUE_DNTD, sendDNT),
       condition: { resourceTypes: types },
     },
   ];
@@ -116,7 +117,7 @@ export function buildRules({ paused = [], agreed = {}, agreedTabs = {}, resource
 
   const agreedOrigins = normaliseOrigins(Object.keys(agreed)).filter((o) => isDigest(agreed[o]));
   agreedOrigins.slice(0, RULE.AGREED_MAX).forEach((origin, i) => {
-    const action = headerAction(agreedHeaderValue(agreed[origin]));
+    const action = headerAction(agreedHeaderValue(agreed[origin]), sendDNT);
     const urlFilter = urlFilterForOrigin(origin);
     dynamic.push({
       id: RULE.AGREED_BASE + i,
@@ -196,17 +197,17 @@ export function portCheckFiles(origin) {
  * excludeMatches); false for Firefox (isolated-world script plus a port-check
  * registration per paused origin).
  */
-export function buildContentScripts({ paused = [], matchOriginAsFallback = true, portsInPatterns = true } = {}) {
+export function buildContentScripts({ paused = [], matchOriginAsFallback = true, portsInPatterns = true, sendDNT = true } = {}) {
   const origins = normaliseOrigins(paused);
   const common = { allFrames: true, runAt: 'document_start', persistAcrossSessions: true, matches: ['http://*/*', 'https://*/*'] };
   if (matchOriginAsFallback) common.matchOriginAsFallback = true;
   if (portsInPatterns) {
-    const script = { id: CONTENT_SCRIPT_ID, js: ['content/signals.js'], world: 'MAIN', ...common };
+    const script = { id: CONTENT_SCRIPT_ID, js: [sendDNT ? 'content/signals.js' : 'content/signals-gpc.js'], world: 'MAIN', ...common };
     if (origins.length) script.excludeMatches = origins.map(matchPatternForOrigin);
     return [script];
   }
   return [
-    { id: CONTENT_SCRIPT_ID, js: ['content/gecko/signals.js'], world: 'ISOLATED', ...common },
+    { id: CONTENT_SCRIPT_ID, js: sendDNT ? ['content/gecko/signals.js'] : ['content/gecko/no-dnt.js', 'content/gecko/signals.js'], world: 'ISOLATED', ...common },
     ...origins.map((origin, i) => ({
       ...common,
       id: `${PAUSED_SCRIPT_PREFIX}${i}`,
@@ -218,17 +219,17 @@ export function buildContentScripts({ paused = [], matchOriginAsFallback = true,
 }
 
 /** The signals a request to `origin` from its own top-level page carries, for the popup ("exactly which signals were sent"). */
-export function signalsFor(origin, { paused = [], agreed = {} } = {}) {
+export function signalsFor(origin, { paused = [], agreed = {}, sendDNT = true } = {}) {
   if (normaliseOrigins(paused).includes(origin)) return { paused: true, headers: [], navigator: {} };
   const digest = agreed[origin];
   const dntd = isDigest(digest) ? agreedHeaderValue(digest) : VALUE_DNTD;
   return {
     paused: false,
     headers: [
-      { name: HEADER_DNT, value: VALUE_DNT },
+      ...(sendDNT ? [{ name: HEADER_DNT, value: VALUE_DNT }] : []),
       { name: HEADER_GPC, value: VALUE_GPC },
       { name: HEADER_DNTD, value: dntd },
     ],
-    navigator: { globalPrivacyControl: true, doNotTrack: '1' },
+    navigator: sendDNT ? { globalPrivacyControl: true, doNotTrack: '1' } : { globalPrivacyControl: true },
   };
 }

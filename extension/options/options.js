@@ -233,6 +233,7 @@ async function loadLocal() {
   const r = await ask({ type: MSG.OPTIONS_GET });
   renderPaused(r.paused);
   $('negotiate-private').checked = r.settings.negotiateInPrivate === true;
+  $('send-dnt').checked = r.settings.sendDNT !== false;
   renderHost(r.host);
   return r;
 }
@@ -268,8 +269,12 @@ async function main() {
   $('terms-form').addEventListener('submit', saveTerms);
   $('export-terms').addEventListener('click', exportTerms);
   $('import-file').addEventListener('change', importTerms);
+  $('send-dnt').addEventListener('change', async (e) => {
+    await ask({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: $('negotiate-private').checked, sendDNT: e.target.checked } });
+    status(e.target.checked ? 'DNT is sent again, as a header and navigator.doNotTrack.' : 'DNT is no longer sent. GPC and DNT-D still are. Reload open pages for it to take effect.');
+  });
   $('negotiate-private').addEventListener('change', async (e) => {
-    await ask({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: e.target.checked } });
+    await ask({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: e.target.checked, sendDNT: $('send-dnt').checked } });
     status(e.target.checked ? 'r-button will negotiate in private windows.' : 'r-button will not negotiate in private windows.');
   });
   try {

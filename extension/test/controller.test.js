@@ -25,7 +25,7 @@ const flush = () => new Promise((r) => setImmediate(r));
 function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false, executeScript = undefined } = {}) {
   const log = [];
   const clock = { now: 1_000_000 };
-  const rules = { dynamic: [], session: [] };
+  const rules = { dynamic: [], session: [], enabledRulesets: ['signals'] };
   let scripts = [];
   const store = { local: { ...local }, session: { ...session } };
   const area = (name) => ({
@@ -59,6 +59,11 @@ function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko
     dnr: {
       getDynamicRules: async () => structuredClone(rules.dynamic),
       getSessionRules: async () => structuredClone(rules.session),
+      getEnabledRulesets: async () => [...rules.enabledRulesets],
+      updateEnabledRulesets: async ({ enableRulesetIds = [], disableRulesetIds = [] }) => {
+        log.push('dnr.rulesets');
+        rules.enabledRulesets = [...new Set([...rules.enabledRulesets.filter((id) => !disableRulesetIds.includes(id)), ...enableRulesetIds])];
+      },
       updateDynamicRules: async ({ removeRuleIds, addRules }) => {
         log.push('dnr.dynamic');
         rules.dynamic = [...rules.dynamic.filter((r) => !removeRuleIds.includes(r.id)), ...structuredClone(addRules)];
@@ -447,7 +452,7 @@ test('private windows do not negotiate unless allowed; settings are stored', asy
   assert.equal(f.c.state.tabs[1].error, 'private');
   assert.equal(f.hostCalls.filter((x) => x.type === 'negotiate').length, 0);
   const r = await f.c.onMessage({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: true } });
-  assert.deepEqual(r.settings, { negotiateInPrivate: true });
+  assert.deepEqual(r.settings, { negotiateInPrivate: true, sendDNT: true });
   await f.c.onDocumentResponse({ tabId: 1, type: 'main_frame', url: `${SHOP}/`, statusCode: 200, incognito: true, responseHeaders: [{ name: 'DNT-D', value: ADV }] }, RESPONSE_HEADER);
   await f.settle();
   assert.equal(f.c.state.tabs[1].state, STATE.AGREED);
@@ -591,4 +596,31 @@ test('navigations to an agreed site check for changes at most once per interval;
   f.clock.now += CHANGES_NAV_MIN_MS;
   await navigate(f, 1, `${SHOP}/c`, { advertisement: ADV });
   assert.equal(changes(), atStart + 2);
+});
+
+test('DNT switched off: no DNT header (static ruleset off, dynamic rules without it), navigator script without doNotTrack; GPC and DNT-D stay', async () => {
+  const f = fakeBrowser({ local: agreedStore() });
+  await f.c.ready;
+  await f.settle();
+  assert.ok(!f.log.includes('dnr.rulesets'), 'the enabled static ruleset is left alone at start');
+  const headersOf = (id) => f.rules.dynamic.find((r) => r.id === id).action.requestHeaders.map((h) => h.header);
+  assert.deepEqual(headersOf(RULE.SIGNALS_ID), ['DNT', 'Sec-GPC', 'Sec-DNT-D']);
+  const r = await f.c.onMessage({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: false, sendDNT: false } });
+  assert.deepEqual(r.settings, { negotiateInPrivate: false, sendDNT: false });
+  await f.settle();
+  assert.deepEqual(f.rules.enabledRulesets, []);
+  assert.deepEqual(headersOf(RULE.SIGNALS_ID), ['Sec-GPC', 'Sec-DNT-D']);
+  assert.deepEqual(headersOf(RULE.AGREED_BASE), ['Sec-GPC', 'Sec-DNT-D']);
+  assert.deepEqual(f.scripts()[0].js, ['content/signals-gpc.js']);
+  f.openTabs.set(1, { id: 1, url: `${SHOP}/` });
+  const { view } = await f.c.onMessage({ type: MSG.POPUP_GET, tabId: 1 });
+  assert.deepEqual(view.signals.headers.map((h) => h.name), ['Sec-GPC', 'Sec-DNT-D']);
+  assert.deepEqual(view.signals.navigator.map((n) => n.name), ['navigator.globalPrivacyControl']);
+  // Stored: a restarted worker keeps it off.
+  assert.equal(f.store.local[STORAGE.SETTINGS].sendDNT, false);
+  await f.c.onMessage({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: false, sendDNT: true } });
+  await f.settle();
+  assert.deepEqual(f.rules.enabledRulesets, ['signals']);
+  assert.deepEqual(headersOf(RULE.SIGNALS_ID), ['DNT', 'Sec-GPC', 'Sec-DNT-D']);
+  assert.deepEqual(f.scripts()[0].js, ['content/signals.js']);
 });

@@ -222,3 +222,17 @@ test('the port check scripts match exactly the paused port', async () => {
   assert.equal(run('http://127.0.0.1:65535', 'http://127.0.0.1:65535/').paused, true);
   assert.equal(run('http://127.0.0.1:1', 'http://127.0.0.1:1/').paused, true);
 });
+
+test('the DNT-off navigator scripts are the usual ones without doNotTrack', async () => {
+  const { readFileSync } = await import('node:fs');
+  const read = (f) => readFileSync(new URL(`../content/${f}`, import.meta.url), 'utf8');
+  const code = (src) => src.split('\n').filter((l) => !l.startsWith('//')).join('\n');
+  assert.equal(code(read('signals-gpc.js')), code(read('signals.js')).replace("  define('doNotTrack', '1');\n", ''));
+  assert.ok(!read('signals-gpc.js').includes("define('doNotTrack'"));
+  assert.match(read('gecko/signals.js'), /rbuttonNoDNT === true \? \[\['globalPrivacyControl', true\]\]/);
+  const [chromium] = buildContentScripts({ sendDNT: false });
+  assert.deepEqual(chromium.js, ['content/signals-gpc.js']);
+  const [gecko] = buildContentScripts({ sendDNT: false, portsInPatterns: false });
+  assert.deepEqual(gecko.js, ['content/gecko/no-dnt.js', 'content/gecko/signals.js']);
+  assert.deepEqual(signalsFor('https://a.example', { sendDNT: false }).headers.map((h) => h.name), ['Sec-GPC', 'Sec-DNT-D']);
+});

@@ -11,7 +11,7 @@
   if (!page || !page.Navigator || !page.Function || typeof exportFunction !== 'function') return;
   const proto = page.Navigator.prototype;
   const fnProto = page.Function.prototype;
-  const signals = [['globalPrivacyControl', true], ['doNotTrack', '1']];
+  const signals = globalThis.rbuttonNoDNT === true ? [['globalPrivacyControl', true]] : [['globalPrivacyControl', true], ['doNotTrack', '1']];
   const originals = new Map(signals.map(([name]) => [name, Object.getOwnPropertyDescriptor(proto, name)]));
   const originalToString = Object.getOwnPropertyDescriptor(fnProto, 'toString');
   globalThis.rbuttonUnsignal = () => {
