@@ -55,6 +55,12 @@
   };
 
   for (const [name, value] of signals) {
+    // The browser's own signal (Firefox's GPC setting) already says it: leave the browser's getter.
+    try {
+      if (originals.get(name)?.get && page.navigator[name] === value) continue;
+    } catch {
+      // unreadable: define ours
+    }
     try {
       // The forwarder exportFunction makes takes its name from the function given.
       const get = exportFunction(Object.getOwnPropertyDescriptor({ get [name]() { return value; } }, name).get, page);
