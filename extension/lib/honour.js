@@ -81,12 +81,6 @@ export function probePage(waitMs = 500) {
       const m = /(?:^|&)isGpcEnabled=([^&]*)/.exec(ot);
       onetrust = m ? m[1].slice(0, 8) : '';
     }
-    // The browser's own GPC (a native getter that says true): r-button then adds nothing.
-    let browserGPC = false;
-    try {
-      const d = Object.getOwnPropertyDescriptor(Navigator.prototype, 'globalPrivacyControl');
-      browserGPC = Boolean(d && d.get && /\[native code\]/.test(Function.prototype.toString.call(d.get)) && navigator.globalPrivacyControl === true);
-    } catch { /* no Navigator here */ }
     const link = document.querySelector('link[rel~="terms-of-service" i][type="application/json" i][href]');
     const dialog = [...document.querySelectorAll('[data-myterms-agreement]')].slice(0, 20)
       .flatMap((e) => String(e.getAttribute('data-myterms-agreement')).split(/\s+/)).filter(Boolean).slice(0, 64);
@@ -94,7 +88,6 @@ export function probePage(waitMs = 500) {
       usp: uspApi ? { source: '__uspapi', value: uspApi } : uspCookie ? { source: 'usprivacy cookie', value: uspCookie } : null,
       gpp: gppData,
       onetrust,
-      browserGPC,
       mytermsHref: link ? link.href : null,
       dialogAgreements: [...new Set(dialog.map((s) => s.slice(0, 64)))],
     };
@@ -192,7 +185,6 @@ export function honourView({ check, page, paused = false }) {
     else if (page.onetrust === '0') { contrary++; lines.push({ key: 'onetrust', text: 'Its OneTrust consent banner did not register your GPC signal (isGpcEnabled=0).', tone: 'bad' }); }
     else lines.push({ key: 'onetrust', text: 'It uses OneTrust, whose consent cookie says nothing about GPC.', tone: 'none' });
   }
-  if (page?.browserGPC) lines.push({ key: 'browser', text: 'Your browser itself sends Global Privacy Control here; r-button leaves its signal as it is and adds none of its own to the page.', tone: 'none' });
   if (!page) lines.push({ key: 'page', text: "The page's own privacy strings could not be read.", tone: 'none' });
   else if (!page.usp && !page.gpp && (page.onetrust === null || page.onetrust === undefined)) {
     lines.push({ key: 'page', text: 'The page has no US Privacy, GPP or OneTrust string saying whether your opt-out was recorded.', tone: 'none' });

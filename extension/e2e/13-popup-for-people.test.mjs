@@ -1,4 +1,4 @@
-// Scenario 10: the popup is for people. In each main state (relationship,
+// Scenario 13: the popup is for people. In each main state (relationship,
 // no agreement, no dialog offered, paused, ended) its actions are reached
 // without scrolling in a 600 px tall popup (measured), and axe-core finds no
 // accessibility violation in the popup in any of those states nor in the

@@ -1,4 +1,4 @@
-// Scenario 11: DNT switched off in the options. Requests then carry no DNT
+// Scenario 14: DNT switched off in the options. Requests then carry no DNT
 // header and pages see no navigator.doNotTrack, while Sec-GPC,
 // navigator.globalPrivacyControl and Sec-DNT-D stay; switching it back on
 // restores DNT.
