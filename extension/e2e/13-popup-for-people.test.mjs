@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { scenario } from './lib/scenario.mjs';
-import { esc, waitFor } from './lib/util.mjs';
+import { esc } from './lib/util.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -83,5 +83,4 @@ scenario('popup for people: main states fit 600 px up to the actions; no axe-cor
     assert.ok(r.bottom <= POPUP_MAX.height, `popup (${r.name}): actions end at ${r.bottom} px, below the 600 px a popup shows`);
   }
   assert.deepEqual(optionViolations, [], 'axe-core in the options page');
-  await waitFor(async () => true, { what: 'nothing' });
 });
