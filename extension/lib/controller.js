@@ -734,7 +734,8 @@ export function createController({
       hostOk();
     } catch (err) {
       hostFailed(err);
-      out.error = { code: err?.code ?? null, message: err?.message ?? String(err) };
+      // A missing helper or a damaged database is said once, by the popup's own problem box.
+      out.error = { code: err?.code ?? null, message: err?.message ?? String(err), host: Boolean(hostProblemOf(err)) };
     }
     return out;
   }

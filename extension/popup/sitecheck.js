@@ -14,7 +14,7 @@ const SKIPPED = {
 
 /** The honour section; null when there is nothing to say (not a web page). */
 export function honourSection(r) {
-  if (!r || r.skipped === 'not-web') return null;
+  if (!r || r.skipped === 'not-web' || r.error?.host) return null;
   const body = [];
   if (r.skipped && r.skipped !== 'paused') {
     body.push(el('p', { id: 'honour-headline', class: 'mark' }, SKIPPED[r.skipped] ?? 'Not checked.'));
