@@ -264,7 +264,7 @@ export function plainSummary(view) {
     const owed = r.dimensions.filter((d) => d.group === 'obligations' && d.agreed !== '—').map((d) => `${d.label.toLowerCase()} ${d.agreed}`);
     return { text: `What you agreed: ${terms.join('; ')}.${owed.length ? ` They owe you ${owed.join('; ')}.` : ''}` };
   }
-  if (r?.state === 'ended') return { text: `It ended; the site no longer has your consent. ${signalsOnly}`, ended: r.updated ?? null };
+  if (r?.state === 'ended') return { text: `The site no longer has your consent. ${signalsOnly}`, ended: r.updated ?? null };
   if (r?.state === 'conflict') {
     const first = r.conflicts[0];
     const lead = first ? `${first.label && !first.text.startsWith(first.label) ? `${first.label}: ` : ''}${first.text} ` : '';

@@ -87,6 +87,19 @@ function render(v) {
   renderSiteCheck();
 }
 
+async function renderSiteCheck() {
+  const slot = $('sitecheck');
+  if (!slot || (tabId === null && !siteParam) || (view && !view.site)) return;
+  if (!siteChecked) {
+    slot.replaceChildren(el('p', { class: 'mark', id: 'honour-loading' }, 'Checking what this site says about your signals…'));
+    siteChecking ??= ask(siteParam ? { type: MSG.SITE_CHECK, site: siteParam } : { type: MSG.SITE_CHECK, tabId })
+      .catch((err) => ({ error: { message: err.message } }));
+    siteChecked = await siteChecking;
+  }
+  const now = $('sitecheck');
+  if (now) now.replaceChildren(...[honourSection(siteChecked), mytermsSection(siteChecked, view?.history, proffer)].filter(Boolean));
+}
+
 function renderHostProblem(h) {
   return el('section', { id: 'host-problem', class: 'problem', 'aria-labelledby': 'host-problem-h' },
     el('h2', { id: 'host-problem-h' }, h.heading),
