@@ -74,7 +74,7 @@ export const HOST_TIMEOUT_MS = 5000;
 export const HOST_TIMEOUT_NETWORK_MS = 20000;
 export const HOST_NETWORK_TYPES = Object.freeze([
   'negotiate', 'data.fetch', 'relationship.end', 'terms.set', 'exception.set', 'exception.clear',
-  'site.check',
+  'site.check', 'profile.share', 'profile.push',
 ]);
 /** Retries after a transport failure (host crashed mid-call), with backoff. */
 export const HOST_RETRIES = 2;

@@ -27,7 +27,9 @@ import { tryParseAdvertisement, isDigest } from './advert.js';
 import { probePage, mytermsPath } from './honour.js';
 
 /** Host calls the options page may make directly through the worker. */
-const HOST_PASSTHROUGH = Object.freeze(['hello', 'terms.get', 'terms.set', 'relationship.list', 'relationship.get', 'exception.clear', 'export']);
+const HOST_PASSTHROUGH = Object.freeze(['hello', 'terms.get', 'terms.set', 'relationship.list', 'relationship.get', 'exception.clear', 'export',
+  // What I keep and my details (PROTOCOL.md 13.3, 20), for the popup and the options page.
+  'data.get', 'profile.get', 'profile.set', 'profile.share', 'profile.push']);
 /** Host calls after which what the browser signals may have changed (withdrawal): rules are refreshed before replying. */
 const WITHDRAWING_CALLS = new Set(['terms.set', 'exception.set', 'exception.clear']);
 

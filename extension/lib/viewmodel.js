@@ -18,6 +18,9 @@ const EVENT_WORDS = {
   withdrawn: 'Consent withdrawn',
   proffered: 'You proffered a MyTerms agreement',
   compliance: 'The site did something the agreement does not allow',
+  'details-shared': 'I gave them my details',
+  'details-updated': 'My details updated',
+  'details-failed': 'A details update did not reach them',
 };
 
 function dimValue(group, obj, key) {

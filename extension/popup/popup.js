@@ -9,6 +9,7 @@ import { MSG } from '../lib/constants.js';
 import { api, ask, el, when } from '../lib/ui.js';
 import { honourSection, mytermsSection } from './sitecheck.js';
 import { plainSummary } from '../lib/viewmodel.js';
+import { renderMyData } from './mydata.js';
 
 const $ = (id) => document.getElementById(id);
 let tabId = null;
@@ -73,6 +74,9 @@ function render(v) {
   parts.push(renderActions(v));
   parts.push(el('div', { id: 'sitecheck' }));
   parts.push(el('section', { id: 'data', 'aria-live': 'polite' }));
+  // What the helper kept of their data return and which of my details they
+  // hold: sections of the main view, below the actions.
+  parts.push(el('div', { id: 'mydata', 'aria-live': 'polite' }));
   const more = [];
   if (v.signals) more.push(renderSignals(v));
   if (v.relationship) more.push(...renderRelationship(v));
@@ -85,6 +89,13 @@ function render(v) {
   }
   $('content').replaceChildren(...parts);
   renderSiteCheck();
+  showMyData();
+}
+
+/** The data return kept for this site and my details with it (popup/mydata.js). */
+function showMyData() {
+  if (!view?.origin) return;
+  renderMyData($('mydata'), view.origin, { agreed: view.relationship?.state === 'agreed', onStatus: status }).catch(() => {});
 }
 
 async function renderSiteCheck() {
@@ -246,6 +257,7 @@ async function fetchData() {
   try {
     view = await fetchView();
     if (view.history) $('history')?.replaceWith(renderHistory(view.history));
+    showMyData();
   } catch {
     // The history stays as it was; reopening the popup shows it.
   }
