@@ -336,17 +336,18 @@ export function createController({
       throw new Error(`could not reach ${origin} for its data: ${err.message}`);
     }
     const body = await resp.text();
-    if (!resp.ok) {
-      let detail = '';
-      try {
-        const doc = JSON.parse(body);
-        detail = `: ${doc.error} (${doc.message})`;
-      } catch {
-        // not an error document; the status says enough
-      }
-      throw new Error(`${origin} answered ${resp.status}${detail}`);
+    const status = resp.status;
+    const contentType = resp.headers?.get?.('content-type') ?? '';
+    if (!resp.ok && body === '') throw new Error(`${origin} answered ${status} with no body`);
+    // The host checks status and media type as it checks its own requests'
+    // answers (PROTOCOL.md 10.6, 10.7): a 404 not_found or 410 ended ends the
+    // relationship there, so the rules must learn of it at once.
+    try {
+      return await host.call('data.accept', { site: origin, body, status, contentType });
+    } catch (err) {
+      if (!resp.ok) await syncChanges().catch(() => {});
+      throw err;
     }
-    return host.call('data.accept', { site: origin, body });
   }
 
   /** Records the host's relationship for `origin` (null: none), updates the rules if its digest changed, repaints its tabs. */

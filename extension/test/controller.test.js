@@ -22,7 +22,7 @@ const flush = () => new Promise((r) => setImmediate(r));
  * 'crash' for a host that exits); `log` records every browser and host call
  * in order, so tests can check what happened before what.
  */
-function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false, executeScript = undefined } = {}) {
+function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false, executeScript = undefined, fetch = undefined } = {}) {
   const log = [];
   const clock = { now: 1_000_000 };
   const rules = { dynamic: [], session: [], enabledRulesets: ['signals'] };
@@ -93,7 +93,7 @@ function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko
       paint: async (tabId, look) => { painted.set(tabId, look); },
       forget: (tabId) => { painted.delete(tabId); },
     },
-    fetch: async () => { throw new Error('no network in unit tests'); },
+    fetch: fetch ?? (async () => { throw new Error('no network in unit tests'); }),
     gecko,
     now: () => clock.now,
     setTimer: (f) => { queueMicrotask(f); return 0; },
@@ -425,6 +425,38 @@ test('paused page stays paused when the dynamic rules change (a new agreement el
   await g.c.ready;
   await g.settle();
   assert.deepEqual(g.log.filter((l) => l.startsWith('dnr')), []);
+});
+
+test('data return through the browser: the host judges the status and media type; a 410 ends the agreement here at once', async () => {
+  let gen = 1;
+  const accepted = [];
+  const f = fakeBrowser({
+    local: agreedStore(),
+    fetch: async () => ({
+      ok: false, status: 410,
+      headers: new Map([['content-type', 'application/dnt-d+json']]),
+      text: async () => '{"v":1,"type":"error","error":"ended","message":"ended by the site"}',
+    }),
+    handlers: {
+      'data.request': () => ({ url: `${SHOP}/.well-known/dnt-d/data`, contentType: 'application/dnt-d+json', body: '{}' }),
+      'data.accept': (params) => {
+        accepted.push(params);
+        gen = 2; // the host ended the relationship (PROTOCOL.md 10.6)
+        throw { code: 'site_refused', message: 'the site answered 410 ended' };
+      },
+      changes: ({ since }) => ({ generation: gen, relationships: since === gen ? null : [{ ...SHOP_REL, state: 'ended', agreedDigest: '' }] }),
+    },
+  });
+  await f.c.ready;
+  await navigate(f, 1, `${SHOP}/`, { advertisement: ADV });
+  assert.equal(f.dntd({ url: `${SHOP}/`, type: 'main_frame' }), AGREED);
+  const r = await f.c.onMessage({ type: MSG.DATA, origin: SHOP });
+  assert.equal(r.ok, false);
+  assert.equal(accepted.length, 1);
+  assert.equal(accepted[0].status, 410);
+  assert.equal(accepted[0].contentType, 'application/dnt-d+json');
+  await f.settle();
+  assert.equal(f.dntd({ url: `${SHOP}/`, type: 'main_frame' }), 'v=1', 'no agreed once the site said it ended');
 });
 
 test('ending a relationship drops its digest; renegotiating asks the site again', async () => {
