@@ -234,6 +234,10 @@ async function loadLocal() {
   renderPaused(r.paused);
   $('negotiate-private').checked = r.settings.negotiateInPrivate === true;
   $('send-dnt').checked = r.settings.sendDNT !== false;
+  // Enabled only now: a change made before the settings arrived would be
+  // overwritten by them, showing one state while the worker has the other.
+  $('negotiate-private').disabled = false;
+  $('send-dnt').disabled = false;
   renderHost(r.host);
   return r;
 }
@@ -269,13 +273,16 @@ async function main() {
   $('terms-form').addEventListener('submit', saveTerms);
   $('export-terms').addEventListener('click', exportTerms);
   $('import-file').addEventListener('change', importTerms);
+  // Each handler reports the value it saved, read before the await.
   $('send-dnt').addEventListener('change', async (e) => {
-    await ask({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: $('negotiate-private').checked, sendDNT: e.target.checked } });
-    status(e.target.checked ? 'DNT is sent again, as a header and navigator.doNotTrack.' : 'DNT is no longer sent. GPC and DNT-D still are. Reload open pages for it to take effect.');
+    const on = e.target.checked;
+    await ask({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: $('negotiate-private').checked, sendDNT: on } });
+    status(on ? 'DNT is sent again, as a header and navigator.doNotTrack.' : 'DNT is no longer sent. GPC and DNT-D still are. Reload open pages for it to take effect.');
   });
   $('negotiate-private').addEventListener('change', async (e) => {
-    await ask({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: e.target.checked, sendDNT: $('send-dnt').checked } });
-    status(e.target.checked ? 'r-button will negotiate in private windows.' : 'r-button will not negotiate in private windows.');
+    const on = e.target.checked;
+    await ask({ type: MSG.SETTINGS_SET, settings: { negotiateInPrivate: on, sendDNT: $('send-dnt').checked } });
+    status(on ? 'r-button will negotiate in private windows.' : 'r-button will not negotiate in private windows.');
   });
   try {
     await loadLocal();
