@@ -1,15 +1,82 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
 	"os"
-	"syscall"
+	"strconv"
+	"time"
 )
 
-// childPeakRSS is a finished child's peak resident set size in bytes
-// (getrusage; Linux reports ru_maxrss in KiB).
-func childPeakRSS(ps *os.ProcessState) float64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		return float64(ru.Maxrss) * 1024
+// peakWatcher follows a child's peak resident set size (VmHWM in
+// /proc/<pid>/status) while it runs.
+//
+// getrusage cannot be used for a child of this process: Go starts children
+// with clone(CLONE_VM|CLONE_VFORK), and at execve Linux folds the high-water
+// mark of the memory the child was sharing (this process's, with the vendors
+// in it) into the child's ru_maxrss, so every child reported this process's
+// peak. VmHWM belongs to the child's own address space, created by execve.
+// It only grows and is gone once the child exits, so it is sampled every
+// peakSampleEvery; the last sample is at most that long before the exit.
+type peakWatcher struct {
+	stop chan struct{}
+	done chan float64
+}
+
+const peakSampleEvery = 5 * time.Millisecond
+
+func watchPeak(pid int) *peakWatcher {
+	w := &peakWatcher{stop: make(chan struct{}), done: make(chan float64, 1)}
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		var peak float64
+		t := time.NewTicker(peakSampleEvery)
+		defer t.Stop()
+		for {
+			if v, ok := readVmHWM(path); ok && v > peak {
+				peak = v
+			}
+			select {
+			case <-w.stop:
+				w.done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+// peak stops sampling (call it once the child has exited) and returns the
+// highest VmHWM seen, in bytes.
+func (w *peakWatcher) peak() float64 {
+	close(w.stop)
+	return <-w.done
+}
+
+// readVmHWM reads VmHWM (in bytes) from a /proc/<pid>/status file; false
+// once the process has gone or released its memory.
+func readVmHWM(path string) (float64, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
 	}
-	return 0
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:"))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(rest)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0, false
+		}
+		kb, err := strconv.ParseUint(string(f[0]), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		return float64(kb) * 1024, true
+	}
+	return 0, false
 }
