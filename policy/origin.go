@@ -13,7 +13,14 @@ import (
 // their A-label form). The scheme is https; http is allowed only for loopback
 // hosts (localhost, *.localhost, 127.0.0.0/8, [::1]), for development.
 // A single trailing "/" is accepted and dropped.
-func ParseOrigin(s string) (string, error) {
+func ParseOrigin(s string) (string, error) { return parseOrigin(s, false) }
+
+// ParseObservedOrigin is ParseOrigin for an origin a page was seen to
+// contact (the compliance watch, PROTOCOL.md 12.1): there http is allowed
+// for any host, since the agent only names it and never sends to it.
+func ParseObservedOrigin(s string) (string, error) { return parseOrigin(s, true) }
+
+func parseOrigin(s string, anyHTTP bool) (string, error) {
 	bad := func(msg string) (string, error) {
 		return "", &ParseError{Path: "", Err: &detailError{kind: ErrInvalidValue, msg: "origin " + strconv.Quote(s) + ": " + msg}}
 	}
@@ -65,7 +72,7 @@ func ParseOrigin(s string) (string, error) {
 			port = ""
 		}
 	}
-	if scheme == "http" && !IsLoopbackHost(host) {
+	if scheme == "http" && !anyHTTP && !IsLoopbackHost(host) {
 		return bad("http is allowed only for loopback hosts; use https")
 	}
 	out := scheme + "://" + host

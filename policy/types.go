@@ -68,6 +68,10 @@ type TermsDocument struct {
 	LastUpdate time.Time  `json:"lastUpdate" validate:"required,utctime"`
 	Endpoints  Endpoints  `json:"endpoints"`
 	Offers     []Offer    `json:"offers" validate:"required,min=1,max=32,dive"`
+	// Processors optionally names the origins of the processors the site's
+	// pages contact (PROTOCOL.md 5.2). Under sharing "processors" the agent
+	// then records a page contacting any other third party (12.1).
+	Processors []string `json:"processors,omitempty" validate:"omitempty,max=32,unique,dive,origin"`
 }
 
 // Conflict is one reason an offer is unacceptable, one per violated

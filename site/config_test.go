@@ -57,6 +57,8 @@ func TestInvalidConfig(t *testing.T) {
 			c.Endpoints.End = "/dntd"
 		}, "Endpoints.End"},
 		{"endpoint on the well-known path", func(c *site.Config) { c.Endpoints.DataReturn = policy.WellKnownPath }, "Endpoints.DataReturn"},
+		{"a processor by path", func(c *site.Config) { c.Processors = []string{"https://pay.example/checkout"} }, "processors[0]"},
+		{"a processor twice", func(c *site.Config) { c.Processors = []string{"https://pay.example", "https://pay.example"} }, "processors"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

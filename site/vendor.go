@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,6 +46,11 @@ type Config struct {
 	// runs. Processes serving one site must agree on it (and on the rest of
 	// the document), or each publishes a different terms digest.
 	LastUpdate time.Time
+	// Processors optionally names the origins of the processors the site's
+	// pages contact (PROTOCOL.md 5.2): with offers that say sharing
+	// "processors", a visitor's agent records a page contacting any other
+	// third party as a compliance discrepancy (PROTOCOL.md 12.1).
+	Processors []string
 	// Endpoints default to DefaultAgreementPath, DefaultDataReturnPath and
 	// DefaultEndPath.
 	Endpoints policy.Endpoints
@@ -203,7 +209,8 @@ func New(cfg Config) (*Vendor, error) {
 	v.limit = newLimiter(cfg.RateLimit, v.now)
 	v.sessionKey = sessionMACKey(cfg.PrivateKey)
 	v.pubKey = policy.EncodeKey(cfg.PrivateKey.Public().(ed25519.PublicKey))
-	v.base = policy.TermsDocument{V: policy.Version, Controller: cfg.Controller, Policy: cfg.PolicyURL, PublicKey: v.pubKey, Endpoints: ep}
+	v.base = policy.TermsDocument{V: policy.Version, Controller: cfg.Controller, Policy: cfg.PolicyURL, PublicKey: v.pubKey, Endpoints: ep,
+		Processors: slices.Clone(cfg.Processors)}
 	if err := v.setOffers(cfg.Offers, cfg.LastUpdate); err != nil {
 		return nil, err
 	}

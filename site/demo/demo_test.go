@@ -272,3 +272,39 @@ func TestEchoCrossSiteSubresource(t *testing.T) {
 		t.Errorf("echo page does not load from localhost:%s", port)
 	}
 }
+
+// The shop names its processors, and its /gifts page loads a third party
+// that is not among them (the compliance watch's demonstration).
+func TestShopGiftsLoadsAnUndeclaredThirdParty(t *testing.T) {
+	t.Parallel()
+	_, origins, _ := serve(t, "")
+	res, err := http.Get(origins["shop"] + policy.WellKnownPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	doc, err := policy.ParseTermsDocument(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(doc.Processors, " ") != strings.Join(demo.ShopProcessors, " ") {
+		t.Errorf("processors = %v, want %v", doc.Processors, demo.ShopProcessors)
+	}
+	res, err = http.Get(origins["shop"] + "/gifts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(origins["plain"], "http://"))
+	partner := "http://localhost:" + port
+	if res.StatusCode != 200 || !bytes.Contains(page, []byte(`src="`+partner+`/pixel.gif?from=shop-gifts"`)) {
+		t.Errorf("/gifts: %d, does not load %s:\n%s", res.StatusCode, partner, page)
+	}
+	for _, p := range doc.Processors {
+		if policy.SameParty(p, partner) {
+			t.Errorf("the partner %s is among the named processors", partner)
+		}
+	}
+}

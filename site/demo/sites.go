@@ -93,6 +93,7 @@ func Build(o Options) (*Sites, error) {
 		}
 		if name == "shop" {
 			cfg.Details = s.ShopCRM.Take
+			cfg.Processors = ShopProcessors
 		}
 		return site.New(cfg)
 	}
@@ -116,7 +117,7 @@ func Build(o Options) (*Sites, error) {
 	s.Changing = &Changing{vendor: changing, version: 1, log: o.Log}
 	plain := &plainSite{}
 	s.List = []*Site{
-		{Name: "shop", Vendor: shop, Handler: shopHandler(shop, s.ShopCRM)},
+		{Name: "shop", Vendor: shop, Handler: shopHandler(shop, s.ShopCRM, partnerOrigin(o))},
 		{Name: "news", Vendor: news, Handler: newsHandler(news)},
 		{Name: "changing", Vendor: changing, Handler: changingHandler(s.Changing)},
 		{Name: "plain", Handler: plain.handler()},
@@ -192,7 +193,18 @@ func (c *CRM) For(v *site.Vendor, r *http.Request) (policy.Details, bool) {
 	return policy.Details{}, false
 }
 
-func shopHandler(v *site.Vendor, crm *CRM) http.Handler {
+// ShopProcessors are the processors the shop names in its terms document
+// (PROTOCOL.md 5.2): its pages may contact these and no other third party.
+var ShopProcessors = []string{"https://payments.demo-processor.example"}
+
+// partnerOrigin is the third party the shop's /gifts page loads without
+// naming it: the plain site under another host name (localhost), so it is
+// another party by any measure, not only another port.
+func partnerOrigin(o Options) string {
+	return "http://" + net.JoinHostPort("localhost", strconv.Itoa(o.PlainPort))
+}
+
+func shopHandler(v *site.Vendor, crm *CRM, partner string) http.Handler {
 	mux := http.NewServeMux()
 	v.Mount(mux)
 	// What the shop receives when other sites' pages embed it (tests check
@@ -246,6 +258,13 @@ and only if your r-button agreed to it.</p>
 		}
 		render(w, r, shopTheme, true, "Your account", template.HTML(body))
 	})
+	// A page that breaks the shop's own terms: it loads a widget from a third
+	// party the terms do not name among its processors, as a page with an
+	// undeclared tracker would. The compliance watch (PROTOCOL.md 12.1)
+	// records it.
+	mux.HandleFunc("GET /gifts", page("Gift ideas", template.HTML(`<p>Ideas from our partner (this page loads an image from
+<code id="partner">`+template.HTMLEscapeString(partner)+`</code>, a third party our terms do not name).</p>
+<img id="partner-widget" src="`+template.HTMLEscapeString(partner)+`/pixel.gif?from=shop-gifts" alt="" width="1" height="1">`)))
 	mux.HandleFunc("GET /privacy", page("Privacy policy", `<p>Demo Shop Ltd processes data only as agreed through DNT-D.
 See <a href="/.well-known/dnt-d">our machine-readable terms</a>.</p>`))
 	return v.Middleware(mux)
