@@ -50,6 +50,8 @@ const (
 	TypeSiteView         = "site.view"
 	TypeSiteCheck        = "site.check"
 	TypeMyTermsProffer   = "myterms.proffer"
+	// The compliance watch: what a page of an agreed site loaded.
+	TypeComplianceReport = "compliance.report"
 	// What the user keeps: data returns, every record, their own details.
 	TypeDataGet      = "data.get"
 	TypeRecordsGet   = "records.get"
@@ -66,6 +68,7 @@ var Types = []string{
 	TypeRelationshipEnd, TypeHistoryGet, TypeDataFetch, TypeDataRequest,
 	TypeDataAccept, TypeExport, TypeChanges, TypeSiteView, TypeSiteCheck, TypeMyTermsProffer,
 	TypeDataGet, TypeRecordsGet, TypeProfileGet, TypeProfileSet, TypeProfileShare, TypeProfilePush,
+	TypeComplianceReport,
 }
 
 // Error codes. Stable: add new ones, never rename (PROTOCOL.md, section 20,
@@ -279,6 +282,20 @@ type (
 		Body        string `json:"body" validate:"required,max=65536"`
 		Status      int    `json:"status,omitempty" validate:"omitempty,min=100,max=599"`
 		ContentType string `json:"contentType,omitempty" validate:"max=256"`
+	}
+	// ComplianceReportParams is for compliance.report: what one page of an
+	// agreed site loaded (PROTOCOL.md 12.1). Origins and Cookies are the
+	// origins (scheme://host[:port], never a path) its resources came from
+	// and that set cookies; Tk is the site's Tk answer to the page's
+	// document request (absent: not observed; "": no Tk header), which
+	// carried Agreed, the agreed digest in force then.
+	ComplianceReportParams struct {
+		Site    string   `json:"site" validate:"required,max=300"`
+		Page    string   `json:"page" validate:"required,max=200"`
+		Origins []string `json:"origins" validate:"max=64,dive,max=300"`
+		Cookies []string `json:"cookies,omitempty" validate:"max=64,dive,max=300"`
+		Tk      *string  `json:"tk,omitempty" validate:"omitempty,max=100"`
+		Agreed  string   `json:"agreed,omitempty" validate:"max=100"`
 	}
 	// DataRequest is data.request's result: a signed data-return request
 	// for the extension to POST to URL with the site's own cookies.

@@ -321,11 +321,21 @@ func cmdQuery(cmd string, args []string) int {
 		if rel == nil {
 			return exitErr(fmt.Errorf("no relationship with %s", site))
 		}
+		var h agent.HistoryResult
+		if err := call(proto.TypeHistoryGet, proto.SiteParams{Site: site}, &h); err != nil {
+			return exitErr(err)
+		}
+		recordID := ""
+		if rel.State == store.StateAgreed && rel.Record != nil {
+			recordID = rel.Record.ID
+		}
+		count := countCompliance(h.Events, recordID)
 		if *asJSON {
-			printJSON(rel)
+			printJSON(shownRelationship{Relationship: rel, Compliance: count})
 			return 0
 		}
 		showRelationship(rel)
+		showCompliance(count, site)
 	case "history":
 		var h agent.HistoryResult
 		site, err := siteArg(fs.Arg(0))

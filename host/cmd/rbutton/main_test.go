@@ -231,7 +231,8 @@ func cmdVendor(ts *testscript.TestScript, neg bool, args []string) {
 		_, priv, _ := ed25519.GenerateKey(nil)
 		sv = &scriptVendor{Recording: sitetest.NewRecording(nil)}
 		v, err := site.New(site.Config{Origin: origin, Controller: policy.Controller{Name: name, Contact: "privacy@" + name + ".test"},
-			PolicyURL: "https://" + name + ".test/privacy", Offers: []policy.Offer{demo.ShopBasic}, PrivateKey: priv, Store: sv.Recording})
+			PolicyURL: "https://" + name + ".test/privacy", Offers: []policy.Offer{demo.ShopBasic}, PrivateKey: priv, Store: sv.Recording,
+			Processors: demo.ShopProcessors})
 		ts.Check(err)
 		sv.srv = &http.Server{Handler: v.Handler()}
 		go sv.srv.Serve(ln)
