@@ -60,10 +60,8 @@ func (m boltMeta) valid() bool {
 }
 
 // checkFile looks at an existing database file before bbolt maps it into
-// memory: bbolt trusts the meta pages, and a file shorter than they claim
-// makes the first read past its end a SIGBUS that no recover catches. It
-// returns nil for a file bbolt can open safely, else an error wrapping
-// ErrCorrupt that says what is wrong. It never writes.
+// memory (see checkOpenFile). A missing file is no error: there is nothing
+// for bbolt to map.
 func checkFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -73,25 +71,46 @@ func checkFile(path string) error {
 		return err
 	}
 	defer f.Close()
+	return checkOpenFile(f)
+}
+
+// checkOpenFile looks at an open database file before bbolt reads its
+// pages through its memory map: bbolt trusts the meta pages, and a file
+// shorter than they claim makes the first read past its end a SIGBUS that
+// no recover catches. It returns nil for a file bbolt can open and read
+// safely, else an error wrapping ErrCorrupt that says what is wrong. It
+// reads the file's size and a few page headers through f, never its map,
+// and never writes.
+//
+// It runs on the descriptor bbolt opens (DB.boltOpen's OpenFile) and again
+// before every read through a kept mapping (reader.go): one fstat and four
+// small reads, no second open.
+func checkOpenFile(f *os.File) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	size := fi.Size()
+	return checkFileAt(f, fi.Size())
+}
+
+// checkFileAt is checkOpenFile for a file of the given size, read through r.
+func checkFileAt(r io.ReaderAt, size int64) error {
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 	}
 	if size == 0 {
 		return corrupt("the file is empty (0 bytes)")
 	}
-	head := make([]byte, pageHeaderSize+metaSize)
-	if n, _ := io.ReadFull(f, head); n < len(head) {
+	var head [pageHeaderSize + metaSize]byte
+	if n, _ := r.ReadAt(head[:], 0); n < len(head) {
 		if n >= pageHeaderSize+4 && binary.LittleEndian.Uint32(head[pageHeaderSize:]) != boltMagic {
 			return corrupt("not a database file: it starts with %s, not a bbolt header", strconv.Quote(printable(head[:16])))
 		}
 		return corrupt("the file is only %d bytes, too short for a database header", size)
 	}
-	metas := []boltMeta{readMeta(head)}
+	var metas [2]boltMeta
+	metas[0] = readMeta(head[:])
+	nmetas := 1
 	// The second meta page sits one page further; its size comes from the
 	// first meta, or, if that one is damaged, is one of the sizes bbolt uses.
 	sizes := []uint32{metas[0].pageSize}
@@ -102,22 +121,23 @@ func checkFile(path string) error {
 		if ps < 512 || ps > 1<<16 {
 			continue
 		}
-		b := make([]byte, pageHeaderSize+metaSize)
-		if n, _ := f.ReadAt(b, int64(ps)); n == len(b) {
-			if m := readMeta(b); m.magic == boltMagic && m.pageSize == ps {
-				metas = append(metas, m)
+		var b [pageHeaderSize + metaSize]byte
+		if n, _ := r.ReadAt(b[:], int64(ps)); n == len(b) {
+			if m := readMeta(b[:]); m.magic == boltMagic && m.pageSize == ps {
+				metas[1] = m
+				nmetas = 2
 				break
 			}
 		}
 	}
 	var best *boltMeta
-	for i := range metas {
+	for i := range metas[:nmetas] {
 		if metas[i].valid() && (best == nil || metas[i].txid > best.txid) {
 			best = &metas[i]
 		}
 	}
 	if best == nil {
-		if metas[0].magic != boltMagic && len(metas) == 1 {
+		if metas[0].magic != boltMagic && nmetas == 1 {
 			return corrupt("not a database file: it starts with %s, not a bbolt header", strconv.Quote(printable(head[:16])))
 		}
 		if metas[0].version != boltVersion && metas[0].magic == boltMagic {
@@ -133,7 +153,7 @@ func checkFile(path string) error {
 	// root page is checked alike.
 	pageFlags := func(id uint64) (uint16, error) {
 		var h [pageHeaderSize]byte
-		if _, err := f.ReadAt(h[:], int64(id)*int64(best.pageSize)); err != nil {
+		if _, err := r.ReadAt(h[:], int64(id)*int64(best.pageSize)); err != nil {
 			return 0, err
 		}
 		return binary.LittleEndian.Uint16(h[8:]), nil

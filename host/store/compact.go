@@ -22,7 +22,10 @@ type CompactResult struct {
 // It holds the writer's lock throughout. A process that opened the old file
 // and waits for its lock notices, once it has the lock, that the path now
 // names another file, and opens again (DB.open), so no write lands in the
-// replaced file.
+// replaced file. A process's kept read handle (reader.go) notices the same
+// at its next read; this process closes its own at once, and any other
+// closes it within idleClose, so the replaced file's bytes do not outlive
+// the compaction by more than that.
 func (d *DB) Compact() (CompactResult, error) {
 	var res CompactResult
 	err := d.with(false, func(src *bolt.DB) error {
@@ -61,6 +64,9 @@ func (d *DB) Compact() (CompactResult, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		closeReader(d.Path)
+	}
 	return res, err
 }
 

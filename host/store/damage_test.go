@@ -202,7 +202,7 @@ func freelistNotAFreelist(t *testing.T) (*DB, []byte) {
 // on such a file into ErrCorrupt naming the file, instead of a crash.
 func TestPanicInOpenIsCorrupt(t *testing.T) {
 	db, _ := freelistNotAFreelist(t)
-	bdb, _, err := db.boltOpen(false)
+	bdb, _, err := db.boltOpen(false, nil)
 	var se *Error
 	if !errors.Is(err, ErrCorrupt) || !errors.As(err, &se) || se.Path != db.Path {
 		if bdb != nil {

@@ -1,10 +1,12 @@
 // Package store keeps the r-button host's state in one bbolt file.
 //
-// Every operation opens the file, runs one transaction and closes it again,
-// so the many host processes a browser spawns (one per port, one per
-// sendNativeMessage) and the CLI share the file without holding its lock
-// while they wait for input. Opening waits at most DB.Timeout for the lock
-// and then fails with ErrBusy.
+// Every operation takes the file's lock, runs one transaction and lets the
+// lock go again, so the many host processes a browser spawns (one per port,
+// one per sendNativeMessage) and the CLI share the file without holding its
+// lock while they wait for input. A write opens and closes the file; a read
+// reuses a read-only mapping kept between reads for a moment (reader.go),
+// taking and releasing the shared lock on it each time. Taking the lock
+// waits at most DB.Timeout and then fails with ErrBusy.
 //
 // Layout (all values are versioned JSON objects {"v":1,…}):
 //
@@ -153,29 +155,44 @@ func (d *DB) do(write bool, fn func(*Tx) error) error {
 
 // viewReadOnly runs a read on a file opened read-only: a shared lock, so
 // readers never wait for each other, and no load of bbolt's whole free-page
-// list, which every read-write open does (BENCHMARKS.md, store growth). It
-// returns errNeedsWriter when the file does not exist or is still empty (a
-// writer is creating it) or its schema is not current: creating and
-// migrating are a writer's job.
-func (d *DB) viewReadOnly(fn func(*Tx) error) error {
-	if fi, err := os.Stat(d.Path); err != nil || fi.Size() == 0 {
-		return errNeedsWriter
+// list, which every read-write open does (BENCHMARKS.md, store growth). The
+// read-only handle is kept between reads (reader.go). It returns
+// errNeedsWriter when the file does not exist or is empty, or its schema is
+// not current: creating and migrating are a writer's job, and a writer
+// reports an empty file as damage.
+func (d *DB) viewReadOnly(fn func(*Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	r, err := d.acquireReader()
+	if err != nil {
+		return err
 	}
-	return d.with(true, func(db *bolt.DB) error {
-		return db.View(func(tx *bolt.Tx) error {
-			if schemaOf(tx) != SchemaVersion {
-				return errNeedsWriter
-			}
-			return fn(&Tx{tx: tx})
-		})
+	defer func() { r.release(errors.Is(err, ErrCorrupt)) }()
+	// Runs before release: a panic (damage bbolt trips over, or a fault
+	// on a page of a file damaged under the mapping) becomes ErrCorrupt and
+	// the handle is closed rather than kept.
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, p)}
+		}
+	}()
+	err = r.db.View(func(tx *bolt.Tx) error {
+		if schemaOf(tx) != SchemaVersion {
+			return errNeedsWriter
+		}
+		return fn(&Tx{tx: tx})
 	})
+	var se *Error
+	if err != nil && !errors.As(err, &se) && isBoltError(err) {
+		return d.wrap(err)
+	}
+	return err
 }
 
 // with opens the file, runs fn and closes the file again, reporting bbolt's
 // errors (and its panics on some page-level corruption) as *Error.
 //
-// checkFile (in open) refuses files whose pages bbolt would read past the
-// end; should damage inside the file still make bbolt touch an unmapped
+// checkOpenFile (in boltOpen) refuses files whose pages bbolt would read
+// past the end; should damage inside the file still make bbolt touch an unmapped
 // page, SetPanicOnFault turns the fault into a panic recovered here rather
 // than a crash.
 func (d *DB) with(readOnly bool, fn func(*bolt.DB) error) (err error) {
@@ -222,10 +239,7 @@ func (d *DB) open(readOnly bool) (*bolt.DB, error) {
 	// Compact replaces the file while holding its lock: whoever got the
 	// lock of the replaced file opens again, up to a few times.
 	for range 5 {
-		if err := checkFile(d.Path); err != nil {
-			return nil, d.wrap(err)
-		}
-		db, file, err := d.boltOpen(readOnly)
+		db, file, err := d.boltOpen(readOnly, checkOpenFile)
 		if err != nil {
 			return nil, err
 		}
@@ -237,13 +251,17 @@ func (d *DB) open(readOnly bool) (*bolt.DB, error) {
 	return nil, &Error{Path: d.Path, Err: ErrBusy}
 }
 
-// boltOpen opens the file with bbolt and returns the *os.File bbolt uses.
-// A panic inside bolt.Open (damage checkFile does not see) becomes
-// ErrCorrupt and the file bbolt opened is closed. bbolt's memory map of it
-// cannot be reached from here, and it keeps the file's lock until this
-// process exits: checkFile refuses the damage known to panic there (a
-// freelist or root page of the wrong type) before bbolt sees it.
-func (d *DB) boltOpen(readOnly bool) (db *bolt.DB, file *os.File, err error) {
+// boltOpen opens the existing file with bbolt and returns the *os.File
+// bbolt uses. check, if not nil, runs on that descriptor before bbolt reads
+// or maps anything (one open per operation, not one for the check and one
+// for bbolt); its error is returned, wrapped, and the file closed.
+//
+// A panic inside bolt.Open (damage check does not see) becomes ErrCorrupt
+// and the file bbolt opened is closed. bbolt's memory map of it cannot be
+// reached from here, and it keeps the file's lock until this process exits:
+// checkOpenFile refuses the damage known to panic there (a freelist or root
+// page of the wrong type) before bbolt sees it.
+func (d *DB) boltOpen(readOnly bool, check func(*os.File) error) (db *bolt.DB, file *os.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if file != nil {
@@ -254,9 +272,20 @@ func (d *DB) boltOpen(readOnly bool) (db *bolt.DB, file *os.File, err error) {
 	}()
 	db, err = bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: d.timeout(), ReadOnly: readOnly,
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, perm)
+			// d.create made the file; bbolt must not make an empty one
+			// in its place should it have gone since.
+			f, err := os.OpenFile(name, flag&^os.O_CREATE, perm)
+			if err != nil {
+				return nil, err
+			}
+			if check != nil {
+				if err := check(f); err != nil {
+					f.Close()
+					return nil, err
+				}
+			}
 			file = f
-			return f, err
+			return f, nil
 		}})
 	if err != nil {
 		return nil, nil, d.wrap(err)
