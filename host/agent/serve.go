@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -33,6 +34,8 @@ var networked = map[string]bool{proto.TypeNegotiate: true, proto.TypeDataFetch: 
 func (a *Agent) Serve(ctx context.Context, in io.Reader, out *framing.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// One read per frame, not one for the length and one for the body.
+	in = bufio.NewReader(in)
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, MaxInFlight)
 	finish := func() {

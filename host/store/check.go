@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"os"
 	"strconv"
 )
@@ -93,24 +92,36 @@ func checkOpenFile(f *os.File) error {
 	return checkFileAt(f, fi.Size())
 }
 
-// checkFileAt is checkOpenFile for a file of the given size, read through r.
-func checkFileAt(r io.ReaderAt, size int64) error {
+// checkFileAt is checkOpenFile for f of the given size. (An *os.File, not
+// an io.ReaderAt: through an interface the page buffers would escape to the
+// heap, and this runs before every read.)
+func checkFileAt(f *os.File, size int64) error {
 	corrupt := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 	}
 	if size == 0 {
 		return corrupt("the file is empty (0 bytes)")
 	}
-	var head [pageHeaderSize + metaSize]byte
-	if n, _ := r.ReadAt(head[:], 0); n < len(head) {
+	// Both meta pages in one read when pages are 4 KiB, as bbolt makes
+	// them on the usual platforms; else the second is read on its own.
+	var first [4096 + pageHeaderSize + metaSize]byte
+	n, _ := f.ReadAt(first[:], 0)
+	head := first[:pageHeaderSize+metaSize]
+	if n < len(head) {
 		if n >= pageHeaderSize+4 && binary.LittleEndian.Uint32(head[pageHeaderSize:]) != boltMagic {
 			return corrupt("not a database file: it starts with %s, not a bbolt header", strconv.Quote(printable(head[:16])))
 		}
 		return corrupt("the file is only %d bytes, too short for a database header", size)
 	}
 	var metas [2]boltMeta
-	metas[0] = readMeta(head[:])
+	metas[0] = readMeta(head)
 	nmetas := 1
+	if m := metas[0]; m.magic == boltMagic && m.pageSize == 4096 && n == len(first) {
+		if m1 := readMeta(first[4096:]); m1.magic == boltMagic && m1.pageSize == 4096 {
+			metas[1] = m1
+			nmetas = 2
+		}
+	}
 	// The second meta page sits one page further; its size comes from the
 	// first meta, or, if that one is damaged, is one of the sizes bbolt uses.
 	sizes := []uint32{metas[0].pageSize}
@@ -118,11 +129,11 @@ func checkFileAt(r io.ReaderAt, size int64) error {
 		sizes = []uint32{uint32(os.Getpagesize()), 4096, 8192, 16384, 32768, 65536}
 	}
 	for _, ps := range sizes {
-		if ps < 512 || ps > 1<<16 {
+		if nmetas == 2 || ps < 512 || ps > 1<<16 {
 			continue
 		}
 		var b [pageHeaderSize + metaSize]byte
-		if n, _ := r.ReadAt(b[:], int64(ps)); n == len(b) {
+		if n, _ := f.ReadAt(b[:], int64(ps)); n == len(b) {
 			if m := readMeta(b[:]); m.magic == boltMagic && m.pageSize == ps {
 				metas[1] = m
 				nmetas = 2
@@ -153,7 +164,7 @@ func checkFileAt(r io.ReaderAt, size int64) error {
 	// root page is checked alike.
 	pageFlags := func(id uint64) (uint16, error) {
 		var h [pageHeaderSize]byte
-		if _, err := r.ReadAt(h[:], int64(id)*int64(best.pageSize)); err != nil {
+		if _, err := f.ReadAt(h[:], int64(id)*int64(best.pageSize)); err != nil {
 			return 0, err
 		}
 		return binary.LittleEndian.Uint16(h[8:]), nil

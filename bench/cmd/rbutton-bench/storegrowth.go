@@ -234,12 +234,15 @@ func storeGrowth(ctx context.Context, c *config, rep *report) error {
 		"(`DB.View` + `Tx.RelationshipJSON`: the stored bytes, checked and copied, not decoded), each followed by the same "+
 		"look-up decoded (`Tx.Relationship`, as negotiate and the CLI read a relationship), and "+
 		"%d writes (`DB.Update` + `Tx.PutRelationship` replacing a random site's relationship, committed with fsync), in %d "+
-		"blocks taken round robin across the files, all look-ups before all writes. Every operation opens and closes the bbolt file, as the host does "+
-		"(host/store keeps no handle open so that concurrent host processes share the file). Each site stores the "+
+		"blocks taken round robin across the files, all look-ups before all writes. Each write opens and closes the bbolt "+
+		"file, as the host does; look-ups reuse the read-only handle host/store keeps between reads, as a host process "+
+		"answering one message after another does (it takes and releases the file's shared lock for every read, so "+
+		"concurrent host processes still share the file; the first read of a process opens the file: section 2). Each site stores the "+
 		"relationship, its pairwise key and a one-event history (%s template). The compacted files stand for a database "+
 		"that grew one site per transaction (bbolt reuses freed pages as it goes); the bulk-written ones for the state "+
 		"right after a large import, with many free pages.", c.runs, lookups, writes, blocks, templateKind(t))
-	rep.note(3, "Opening and closing alone (`DB.View` with an empty function), p50: %s. host/store opens the file read-only "+
+	rep.note(3, "A read with nothing to read (`DB.View` with an empty function: shared lock, the file's identity, size and "+
+		"header pages checked, unlock), p50: %s. host/store opens the file read-only "+
 		"for reads: a read-write `Open` would load and index the whole freelist every time (bbolt v1.5 db.go: `PreLoadFreelist` "+
 		"is forced on unless `ReadOnly`), and look-up cost would follow the number of free pages, not the number of sites.", opens)
 	l99 := bench.MedianDuration(last.p99)
@@ -253,9 +256,9 @@ func storeGrowth(ctx context.Context, c *config, rep *report) error {
 		}
 		noGC := s.lookups
 		rep.note(3, "The p99 aim is missed, but not because of growth: the p99 at %s is %s, at %s %s (%s). The tail is "+
-			"about the same at every size; what is left is the cost of every single operation: about ten system calls "+
-			"for the open and close (open, flock, fstat, reads of the meta pages, mmap, munmap, unlock, close), which on "+
-			"this shared machine now and then stall, and the garbage each look-up leaves. For the collector's share: "+
+			"about the same at every size; what is left is the cost of every single operation: seven system calls per "+
+			"read (stat, flock, fstat, three reads of header pages, unlock), which on this shared machine now and then "+
+			"stall, and the garbage each look-up leaves. For the collector's share: "+
 			"%s look-ups on the %s file with the collector off have p50 %s, p99 %s.", base.label(), fmtDur(base99),
 			last.label(), fmtDur(l99), fmtRatio(ratiosOf(last.p99, base.p99)),
 			"3,000", last.label(), fmtDur(bench.Percentile(noGC, 0.5)), fmtDur(bench.Percentile(noGC, 0.99)))
