@@ -2,14 +2,13 @@ package store
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
 	"strconv"
 )
 
-// The bbolt file format, as far as checkFile reads it (go.etcd.io/bbolt,
+// The bbolt file format, as far as checkOpenFile reads it (go.etcd.io/bbolt,
 // internal/common: Page and Meta). Both meta pages (page 0 and page 1)
 // start with a 16-byte page header followed by the meta:
 //
@@ -56,21 +55,6 @@ func (m boltMeta) valid() bool {
 	return m.magic == boltMagic && m.version == boltVersion && m.sumOK &&
 		m.pageSize >= 512 && m.pageSize <= 1<<16 && m.pageSize&(m.pageSize-1) == 0 && m.pgid >= 4 &&
 		m.root >= 2 && m.root < m.pgid && (m.freelist == noFreelist || m.freelist >= 2 && m.freelist < m.pgid)
-}
-
-// checkFile looks at an existing database file before bbolt maps it into
-// memory (see checkOpenFile). A missing file is no error: there is nothing
-// for bbolt to map.
-func checkFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	defer f.Close()
-	return checkOpenFile(f)
 }
 
 // checkOpenFile looks at an open database file before bbolt reads its

@@ -13,7 +13,7 @@ import (
 )
 
 // damagedFile builds a real database with some relationships, then damages
-// it one way. Each kind names what checkFile must say.
+// it one way. Each kind names what checkOpenFile must say.
 func damagedFiles(t *testing.T) map[string]struct {
 	bytes []byte
 	says  string
@@ -215,7 +215,7 @@ func TestPanicInOpenIsCorrupt(t *testing.T) {
 	}
 }
 
-// TestFreelistNotAFreelist: checkFile refuses that file before bbolt sees
+// TestFreelistNotAFreelist: checkOpenFile refuses that file before bbolt sees
 // it, so every call fails the same clear way (no lock left held by a
 // panicked Open), and the file is left as it was.
 func TestFreelistNotAFreelist(t *testing.T) {

@@ -79,7 +79,7 @@ func (d *DB) acquireReader() (*reader, error) {
 	// lock of the replaced file opens again, up to a few times.
 	for range 5 {
 		if r.db != nil {
-			if err := lockShared(r.fd, d.timeout()); err != nil {
+			if err := lockFile(r.fd, false, d.timeout()); err != nil {
 				r.close()
 				if errors.Is(err, errLockTimeout) {
 					err = ErrBusy
@@ -203,5 +203,5 @@ func sameFileInfo(f *os.File, path string) (os.FileInfo, bool) {
 	return a, err == nil && os.SameFile(a, b)
 }
 
-// errLockTimeout is lockShared's error after its timeout.
+// errLockTimeout is lockFile's error after its timeout.
 var errLockTimeout = errors.New("timed out waiting for the database lock")

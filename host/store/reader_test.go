@@ -319,3 +319,45 @@ func TestConcurrentReadsShareTheHandle(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCheckWaitsForTheWriter: the header check runs under the file's lock,
+// so it never judges the half-written state of a writer's commit (a file
+// caught between two commits once read as "the root page holds no data").
+// Here a writer holds the lock over a torn file and mends it before letting
+// go: every kind of open must wait and then find the file good.
+func TestCheckWaitsForTheWriter(t *testing.T) {
+	t.Parallel()
+	_, torn := freelistNotAFreelist(t)
+	for name, op := range map[string]func(*DB) error{
+		"view":   func(db *DB) error { return readDefaults(db) },
+		"update": func(db *DB) error { return db.Update(func(tx *Tx) error { return tx.PutBackoff("https://a.example", Backoff{}) }) },
+		"check":  func(db *DB) error { _, err := db.Check(); return err },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db := newDB(t)
+			if err := db.Update(func(tx *Tx) error { return tx.PutDefaults(testTerms(t)) }); err != nil {
+				t.Fatal(err)
+			}
+			good, _ := os.ReadFile(db.Path)
+			writer, err := bolt.Open(db.Path, 0o600, &bolt.Options{Timeout: time.Second}) // the lock
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(db.Path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			f.WriteAt(torn[:len(good)], 0)
+			done := make(chan error, 1)
+			go func() { done <- op(db) }()
+			time.Sleep(200 * time.Millisecond) // the op is waiting for the lock
+			f.WriteAt(good, 0)
+			writer.Close()
+			if err := <-done; err != nil {
+				t.Errorf("%s while a writer held the file: %v, want it to wait and succeed", name, err)
+			}
+		})
+	}
+}

@@ -252,9 +252,10 @@ func (d *DB) open(readOnly bool) (*bolt.DB, error) {
 }
 
 // boltOpen opens the existing file with bbolt and returns the *os.File
-// bbolt uses. check, if not nil, runs on that descriptor before bbolt reads
-// or maps anything (one open per operation, not one for the check and one
-// for bbolt); its error is returned, wrapped, and the file closed.
+// bbolt uses. check, if not nil, runs on that descriptor, with the file's
+// lock held, before bbolt reads or maps anything (one open per operation,
+// not one for the check and one for bbolt); its error is returned, wrapped,
+// and the file closed.
 //
 // A panic inside bolt.Open (damage check does not see) becomes ErrCorrupt
 // and the file bbolt opened is closed. bbolt's memory map of it cannot be
@@ -276,6 +277,16 @@ func (d *DB) boltOpen(readOnly bool, check func(*os.File) error) (db *bolt.DB, f
 			// in its place should it have gone since.
 			f, err := os.OpenFile(name, flag&^os.O_CREATE, perm)
 			if err != nil {
+				return nil, err
+			}
+			// The lock bbolt takes next, taken first: a check without it
+			// can read the headers of one commit and a page another
+			// writer has reused since.
+			if err := lockFile(f.Fd(), !readOnly, d.timeout()); err != nil {
+				f.Close()
+				if errors.Is(err, errLockTimeout) {
+					err = bolterrors.ErrTimeout
+				}
 				return nil, err
 			}
 			if check != nil {
@@ -455,17 +466,10 @@ func (d *DB) Check() (info Info, err error) {
 		return info, &Error{Path: d.Path, Err: err}
 	}
 	info.Size = fi.Size()
-	if err := checkFile(d.Path); err != nil {
-		return info, d.wrap(err)
-	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	timeout := d.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	db, err := bolt.Open(d.Path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	db, _, err := d.boltOpen(true, checkOpenFile)
 	if err != nil {
-		return info, d.wrap(err)
+		return info, err
 	}
 	defer db.Close()
 	err = db.View(func(tx *bolt.Tx) error {

@@ -12,12 +12,17 @@ import (
 // keep their handle (reader.go).
 const keepMapped = true
 
-// lockShared takes the shared lock bbolt's read-only Open takes (flock), on
-// the descriptor bbolt opened (fd), waiting at most timeout as bbolt does.
-func lockShared(fd uintptr, timeout time.Duration) error {
+// lockFile takes the lock bbolt's Open takes (flock: exclusive for a
+// writer, shared for a reader) on descriptor fd, waiting at most timeout as
+// bbolt does. bbolt taking it again on the same descriptor is a no-op.
+func lockFile(fd uintptr, exclusive bool, timeout time.Duration) error {
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
 	deadline := time.Now().Add(timeout)
 	for {
-		err := syscall.Flock(int(fd), syscall.LOCK_SH|syscall.LOCK_NB)
+		err := syscall.Flock(int(fd), how|syscall.LOCK_NB)
 		if err != syscall.EWOULDBLOCK {
 			return err
 		}
