@@ -1,7 +1,7 @@
 // Scenario 3: the news site needs personalised ads, which the default user
-// terms refuse. The r-button says "no agreement with <host:port>", the popup
-// names the conflicting dimension, and "Allow this for <site>" makes a
-// per-site exception that leads to an agreement.
+// terms refuse. The r-button says "no agreement with <host:port>, their terms
+// go beyond yours", the popup names the conflicting dimension, and "Allow
+// this for <site>" makes a per-site exception that leads to an agreement.
 
 import assert from 'node:assert/strict';
 import { scenario } from './lib/scenario.mjs';
@@ -12,7 +12,7 @@ scenario('news: conflict on purposes, popup explains, "Allow this for" agrees', 
   const origin = vendors.origin('news');
   const site = new URL(origin).host;
   const tab = await browser.open(`${origin}/`);
-  await browser.waitTitle(tab, new RegExp(`^r-button: no agreement with ${esc(site)}$`));
+  await browser.waitTitle(tab, new RegExp(`^r-button: no agreement with ${esc(site)}, their terms go beyond yours$`));
 
   const rel = await waitFor(() => host.show(origin), { what: `rbutton show ${origin}` });
   assert.equal(rel.state, 'conflict');

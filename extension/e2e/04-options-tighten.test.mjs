@@ -49,7 +49,7 @@ scenario('options: tightening the default terms changes the shop outcome; histor
 
   // Next visit to the shop: the tighter terms no longer accept its offers.
   await tab.page.reload();
-  await browser.waitTitle(tab, new RegExp(`^r-button: no agreement with ${esc(site)}$`), { what: 'a conflict with the shop under service-only terms' });
+  await browser.waitTitle(tab, new RegExp(`^r-button: no agreement with ${esc(site)}, their terms go beyond yours$`), { what: 'a conflict with the shop under service-only terms' });
   const rel = await waitFor(async () => { const r = await host.show(origin); return r?.state === 'conflict' && r; },
     { what: `rbutton show ${origin} to say conflict` });
   assert.ok(rel.conflicts.length > 0, 'the conflict names what differs');

@@ -61,7 +61,7 @@ scenario('withdrawal: tightening my terms in the options page stops agreed at on
   assert.equal(rel.state, 'ended');
   const types = (await host.history(shop)).events.map((e) => e.type);
   assert.ok(types.includes('withdrawn'), `history records the withdrawal: ${types}`);
-  await browser.waitTitle(tab, new RegExp(`^r-button: no agreement with ${esc(new URL(shop).host)}$`));
+  await browser.waitTitle(tab, new RegExp(`^r-button: relationship with ${esc(new URL(shop).host)} ended$`));
 });
 
 scenario('withdrawal: tightening my terms with the CLI reaches the browser within the bound', async ({ browser, vendors, host, dir }) => {

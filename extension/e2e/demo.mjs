@@ -29,7 +29,7 @@ const value = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 && a
 const OUT = path.resolve(value('--out', process.env.DEMO_OUT || 'demo-output'));
 const HEADED = flag('--headed') || (!flag('--headless') && !!process.env.DISPLAY);
 const DEMO_PORTS = { shop: 8441, news: 8442, changing: 8443, plain: 8444, echo: 8445 };
-const SETTLED = /^r-button: (relationship with|no agreement with|no dialog offered by|signals paused on|helper unavailable)/;
+const SETTLED = /^r-button: (relationship with|no agreement with|negotiation with .* failed|no dialog offered by|signals paused on|helper unavailable)/;
 
 const failures = [];
 const say = (s = '') => process.stdout.write(`${s}\n`);

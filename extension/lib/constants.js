@@ -141,11 +141,30 @@ export const TITLES = Object.freeze({
   [STATE.HOST_UNAVAILABLE]: 'r-button: helper unavailable',
 });
 
+/**
+ * Why a tab in STATE.NO_AGREEMENT has no agreement (lib/paint.js lookFor):
+ * the site's terms go beyond mine, the relationship ended, or the
+ * negotiation failed. Each has its own title and icon, so the three never
+ * look alike; with no reason known (no relationship yet, a private window)
+ * the state's own title and icon show.
+ */
+export const REASON = Object.freeze({ CONFLICT: 'conflict', ENDED: 'ended', ERROR: 'error' });
+export const REASON_TITLES = Object.freeze({
+  [REASON.CONFLICT]: 'r-button: no agreement with SITE, their terms go beyond yours',
+  [REASON.ENDED]: 'r-button: relationship with SITE ended',
+  [REASON.ERROR]: 'r-button: negotiation with SITE failed',
+});
+export const REASON_ICONS = Object.freeze({
+  [REASON.CONFLICT]: 'conflict',
+  [REASON.ENDED]: 'ended',
+  [REASON.ERROR]: 'error',
+});
+
 /** Icon file stem per state (icons/<stem>-<size>.png). Lit only when agreed. */
 export const ICONS = Object.freeze({
   [STATE.NONE]: 'off',
   [STATE.AGREED]: 'on',
-  [STATE.NO_AGREEMENT]: 'conflict',
+  [STATE.NO_AGREEMENT]: 'off',
   [STATE.NO_DIALOG]: 'off',
   [STATE.NEGOTIATING]: 'busy',
   [STATE.PAUSED]: 'paused',

@@ -19,7 +19,8 @@ import {
 } from './constants.js';
 import { HostError } from './host.js';
 import { buildRules, buildContentScripts, normaliseOrigins, signalsFor, CONTENT_SCRIPT_ID, PAUSED_SCRIPT_PREFIX } from './rules.js';
-import { onDocument, onRelationship, onHostError, onPaused, emptyTab, titleFor, iconFor } from './tabstate.js';
+import { onDocument, onRelationship, onHostError, onPaused, emptyTab } from './tabstate.js';
+import { lookFor } from './paint.js';
 import { originOf, isNegotiable } from './origin.js';
 import { popupView, dataView } from './viewmodel.js';
 import { userTermsProblems } from './terms.js';
@@ -230,7 +231,7 @@ export function createController({
   /** Shows tab `tabId`'s state on its r-button (lib/paint.js skips what is already shown). */
   function paint(tabId) {
     const tab = mem.tabs[tabId] ?? emptyTab();
-    return painter.paint(tabId, { icon: iconFor(tab.state), title: titleFor(tab.state, tab.origin) });
+    return painter.paint(tabId, lookFor(tab));
   }
 
   /**

@@ -17,10 +17,41 @@
 //
 // Icons are passed as ImageData, decoded once per icon per worker life.
 
-import { ICONS, ICON_SIZES, STATE } from './constants.js';
+import { ICONS, ICON_SIZES, STATE, TITLES, REASON, REASON_TITLES, REASON_ICONS } from './constants.js';
+import { siteLabel } from './origin.js';
 
 /** The icon stem and title the manifest declares (action.default_icon/default_title). */
 export const DEFAULTS = Object.freeze({ icon: ICONS[STATE.NONE], title: 'r-button' });
+
+/**
+ * Why tab state `tab` has no agreement (one of REASON), or null: not in
+ * STATE.NO_AGREEMENT, or no reason known (no relationship yet, a private
+ * window). A failed call is the latest news, so it wins over the state the
+ * relationship had before.
+ */
+export function noAgreementReason(tab) {
+  if (tab?.state !== STATE.NO_AGREEMENT) return null;
+  if (tab.error && tab.error !== 'private') return REASON.ERROR;
+  if (tab.relState === 'ended') return REASON.ENDED;
+  if (tab.relState === 'conflict') return REASON.CONFLICT;
+  if (tab.relState === 'error') return REASON.ERROR;
+  return null;
+}
+
+/**
+ * What the r-button of a tab shows: {icon: stem, title}. States that differ
+ * look different: ended, conflict and error each have their own title and
+ * icon (constants.js REASON_*).
+ * @param {{state:string, origin:string|null, relState?:string|null, error?:string|null}} tab
+ */
+export function lookFor(tab) {
+  const state = tab?.state ?? STATE.NONE;
+  const reason = noAgreementReason(tab);
+  const title = (reason ? REASON_TITLES[reason] : TITLES[state] ?? TITLES[STATE.NONE])
+    .replace('SITE', tab?.origin ? siteLabel(tab.origin) : '');
+  const icon = reason ? REASON_ICONS[reason] : ICONS[state] ?? ICONS[STATE.NONE];
+  return { icon, title };
+}
 
 /**
  * @param {object} action  the browser's action API (getTitle, setTitle, setIcon)

@@ -173,7 +173,7 @@ export function describeConflict(c) {
     return {
       dimension: c.dimension,
       label: dim.label,
-      text: `${dim.label}: They offer: ${words(c.needs)}. You require: ${words(c.allows)}.`,
+      text: `They offer: ${words(c.needs)}. You require: ${words(c.allows)}.`,
     };
   }
   return {

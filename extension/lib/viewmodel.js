@@ -6,7 +6,8 @@ import { STATE, INSTALL_HINT } from './constants.js';
 import { DIMENSIONS, describeValue } from './vocabulary.js';
 import { siteLabel } from './origin.js';
 import { offerConflicts, widenForOffer, describeConflict } from './terms.js';
-import { titleFor } from './tabstate.js';
+import { lookFor, noAgreementReason } from './paint.js';
+import { REASON } from './constants.js';
 
 const EVENT_WORDS = {
   negotiated: 'Agreed',
@@ -89,7 +90,28 @@ export function hostProblem(host) {
   };
 }
 
-function stateText(state, site, rel, tab, host) {
+/** A time in the reader's words: the browser's locale, to the minute. */
+export function localTime(s) {
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? String(s) : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** The headline of an ended relationship: who ended it, and when. */
+function endedText(site, rel, formatTime) {
+  const at = rel?.updated ? ` on ${formatTime(rel.updated)}` : '';
+  switch (rel?.endedBy) {
+    case 'user':
+      return `You ended your relationship with ${site}${at}.`;
+    case 'withdrawn':
+      return `Your consent to ${site} was withdrawn${at}: the agreement no longer fitted your terms.`;
+    case 'site':
+      return `${site} ended the relationship${at}.`;
+    default:
+      return `Your relationship with ${site} ended${at}.`;
+  }
+}
+
+function stateText(state, site, rel, tab, host, formatTime) {
   switch (state) {
     case STATE.AGREED:
       return `You have an agreement with ${site}.`;
@@ -103,12 +125,18 @@ function stateText(state, site, rel, tab, host) {
       if (host?.kind === 'store') return `${hostProblem(host).heading}, so no agreement can be made. Your Do Not Track signals are still sent.`;
       return 'The r-button helper is not available, so no agreement can be made. Your Do Not Track signals are still sent.';
     case STATE.NO_AGREEMENT:
-      if (rel?.state === 'conflict') return `No agreement with ${site}: what they ask goes beyond your terms.`;
-      if (rel?.state === 'ended') return `You ended your relationship with ${site}.`;
-      if (rel?.state === 'error') return `No agreement with ${site}: ${rel.error?.message ?? 'the negotiation failed'}.`;
-      if (tab?.error === 'private') return `No agreement with ${site}: r-button does not negotiate in private windows (see Options).`;
-      if (tab?.error) return `No agreement with ${site}: the negotiation failed (${tab.error}).`;
-      return `No agreement with ${site}.`;
+      switch (noAgreementReason(tab)) {
+        case REASON.ENDED:
+          return endedText(site, rel, formatTime);
+        case REASON.CONFLICT:
+          return `No agreement with ${site}: what they ask goes beyond your terms.`;
+        case REASON.ERROR:
+          if (tab.error) return `Negotiation with ${site} failed (${tab.error}), so there is no agreement.`;
+          return `Negotiation with ${site} failed: ${rel?.error?.message ?? 'no reason given'}.`;
+        default:
+          if (tab?.error === 'private') return `No agreement with ${site}: r-button does not negotiate in private windows (see Options).`;
+          return `No agreement with ${site}.`;
+      }
     default:
       return 'r-button works on web pages.';
   }
@@ -121,17 +149,23 @@ function stateText(state, site, rel, tab, host) {
  * @param {object|null} input.rel   host Relationship or null
  * @param {{events:object[], verified:boolean}|null} input.history
  * @param {{ok:boolean, kind?:string, message?:string, version?:string}} input.host
+ * @param {(time: string) => string} [input.formatTime]  a time in words (the browser's locale)
  */
-export function popupView({ tab, signals, rel = null, history = null, host = { ok: true } }) {
+export function popupView({ tab, signals, rel = null, history = null, host = { ok: true }, formatTime = localTime }) {
   const origin = tab?.origin ?? null;
   const site = origin ? siteLabel(origin) : '';
   const state = tab?.state ?? STATE.NONE;
+  // The host's relationship is fresher than the tab's copy of its state.
+  const shown = { ...tab, state, origin, relState: rel?.state ?? tab?.relState ?? null };
   const view = {
     origin,
     site,
     state,
-    title: titleFor(state, origin),
-    stateText: stateText(state, site, rel, tab, host),
+    // Headline and title say the same: ended, conflict and error apart.
+    reason: noAgreementReason(shown),
+    title: lookFor(shown).title,
+    icon: lookFor(shown).icon,
+    stateText: stateText(state, site, rel, shown, host, formatTime),
     signals: signals
       ? {
         paused: signals.paused,
@@ -201,7 +235,9 @@ export function relationshipView(rel) {
   });
   // Host conflicts are authoritative when present; ours fill in otherwise.
   const hostConflicts = (rel.conflicts ?? []).filter((c) => !offer || !c.offer || c.offer === offer.id);
-  const conflicts = (hostConflicts.length ? hostConflicts : conflictsRaw).map(describeConflict);
+  // line: the conflict as one line, its label once ("Access: They offer…").
+  const conflicts = (hostConflicts.length ? hostConflicts : conflictsRaw).map(describeConflict)
+    .map((c) => ({ ...c, line: c.label ? `${c.label}: ${c.text}` : c.text }));
   const doc = rel.siteTerms ?? {};
   const out = {
     state: rel.state,
@@ -253,9 +289,9 @@ export function termChanges(before, after) {
 
 /**
  * The popup's plain summary under the headline: what this site may do with
- * me, in one or two sentences. `ended` carries the time it ended (the popup
- * formats it).
- * @returns {{text:string, ended?:string|null}|null}
+ * me, in one or two sentences (when an ended relationship ended is in the
+ * headline).
+ * @returns {{text:string}|null}
  */
 export function plainSummary(view) {
   const r = view.relationship;
@@ -267,11 +303,10 @@ export function plainSummary(view) {
     const owed = r.dimensions.filter((d) => d.group === 'obligations' && d.agreed !== '—').map((d) => `${d.label.toLowerCase()} ${d.agreed}`);
     return { text: `What you agreed: ${terms.join('; ')}.${owed.length ? ` They owe you ${owed.join('; ')}.` : ''}` };
   }
-  if (r?.state === 'ended') return { text: `The site no longer has your consent. ${signalsOnly}`, ended: r.updated ?? null };
+  if (r?.state === 'ended') return { text: `The site no longer has your consent. ${signalsOnly}` };
   if (r?.state === 'conflict') {
     const first = r.conflicts[0];
-    const lead = first ? `${first.label && !first.text.startsWith(first.label) ? `${first.label}: ` : ''}${first.text} ` : '';
-    return { text: `${lead}${signalsOnly}` };
+    return { text: `${first ? `${first.line} ` : ''}${signalsOnly}` };
   }
   if (view.state === STATE.NO_DIALOG) return { text: `This site does not offer a dialog. ${signalsOnly}` };
   return view.origin ? { text: signalsOnly } : null;

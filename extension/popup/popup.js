@@ -61,14 +61,15 @@ function render(v) {
   document.title = v.title;
   $('site').textContent = v.site || 'r-button';
   $('state-text').textContent = v.stateText;
-  $('state-text').dataset.state = v.relationship?.state === 'ended' ? 'ended' : v.state;
+  $('state-text').dataset.state = v.reason ?? v.state;
+  $('state-icon').src = `../icons/${v.icon}-32.png`;
   // Main view: headline (above), a plain summary, why there is no agreement,
   // the actions; everything else one click away under "Details".
   const parts = [];
   if (v.host) parts.push(renderHostProblem(v.host));
   const sum = plainSummary(v);
   if (sum) {
-    parts.push(el('p', { id: 'summary' }, sum.ended !== undefined ? `${v.site} ended ${sum.ended ? when(sum.ended) : ''}. ` : '', sum.text));
+    parts.push(el('p', { id: 'summary' }, sum.text));
   }
   if (v.relationship?.conflicts.length) parts.push(renderConflicts(v));
   parts.push(renderActions(v));

@@ -279,7 +279,7 @@ for (const [call, params] of [['terms.set', { terms: { v: 1 } }], ['exception.cl
     assert.equal(f.dntd({ url: `${SHOP}/`, type: 'main_frame' }), 'v=1');
     assert.equal(f.dntd({ url: `${SHOP}/i.png`, tabId: 1, initiator: SHOP }), 'v=1');
     await f.settle();
-    assert.equal(title(f, 1), 'r-button: no agreement with 127.0.0.1:8441');
+    assert.equal(title(f, 1), 'r-button: relationship with 127.0.0.1:8441 ended');
   });
 }
 

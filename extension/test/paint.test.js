@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { createPainter, DEFAULTS, iconPaths } from '../lib/paint.js';
-import { ICONS, STATE } from '../lib/constants.js';
+import { createPainter, DEFAULTS, iconPaths, lookFor, noAgreementReason } from '../lib/paint.js';
+import { ICONS, STATE, REASON, REASON_ICONS } from '../lib/constants.js';
 
 const manifest = JSON.parse(fs.readFileSync(new URL('../manifest.json', import.meta.url), 'utf8'));
 
@@ -31,6 +31,7 @@ function browserAction() {
 }
 
 const AGREED = { icon: 'on', title: 'r-button: relationship with shop.example' };
+const AGREED_LOOK = { icon: 'on', title: 'r-button: relationship with 127.0.0.1:8441' };
 const NO_DIALOG = { icon: 'off', title: 'r-button: no dialog offered by news.example' };
 const NEGOTIATING = { icon: 'busy', title: 'r-button: negotiating with shop.example' };
 const imageData = async (stem) => ({ stem });
@@ -113,4 +114,31 @@ test('a closed tab: the paint settles quietly', async () => {
     getTitle: async () => { throw new Error('No tab with id: 7.'); },
   }, { imageData });
   await painter.paint(7, AGREED);
+});
+
+test('what a tab shows: ended, conflict and error each have their own title and icon', () => {
+  const tab = (relState, error = null) => ({ origin: 'http://127.0.0.1:8441', state: STATE.NO_AGREEMENT, relState, error });
+  assert.deepEqual(lookFor(tab('conflict')), { icon: 'conflict', title: 'r-button: no agreement with 127.0.0.1:8441, their terms go beyond yours' });
+  assert.deepEqual(lookFor(tab('ended')), { icon: 'ended', title: 'r-button: relationship with 127.0.0.1:8441 ended' });
+  assert.deepEqual(lookFor(tab('error')), { icon: 'error', title: 'r-button: negotiation with 127.0.0.1:8441 failed' });
+  // The latest call failed: that is what shows, whatever the relationship was.
+  assert.deepEqual(lookFor(tab('conflict', 'site_timeout')), lookFor(tab('error')));
+  assert.equal(noAgreementReason(tab('agreed', 'transport')), REASON.ERROR);
+  // No reason known (no relationship, a private window): the state's own look.
+  assert.deepEqual(lookFor(tab(null)), { icon: ICONS[STATE.NO_AGREEMENT], title: 'r-button: no agreement with 127.0.0.1:8441' });
+  assert.deepEqual(lookFor(tab('conflict', 'private')), lookFor(tab('conflict')));
+  // Other states never show a reason, whatever the tab remembers.
+  assert.equal(noAgreementReason({ state: STATE.AGREED, relState: 'ended' }), null);
+  assert.deepEqual(lookFor({ state: STATE.AGREED, origin: 'http://127.0.0.1:8441', relState: 'agreed' }), AGREED_LOOK);
+  assert.deepEqual(lookFor(null), DEFAULTS);
+  // Every look differs from every other, and every icon has its files.
+  const looks = [...Object.values(STATE).map((state) => lookFor({ state, origin: 'http://127.0.0.1:8441' })),
+    ...Object.values(REASON).map((r) => lookFor(tab(r)))];
+  const titles = looks.map((l) => l.title);
+  assert.equal(new Set(titles).size, titles.length, titles.join('\n'));
+  for (const { icon } of looks) {
+    for (const file of Object.values(iconPaths(icon))) assert.ok(fs.existsSync(new URL(`..${file}`, import.meta.url)), file);
+  }
+  for (const r of Object.values(REASON)) assert.notEqual(REASON_ICONS[r], ICONS[STATE.NO_AGREEMENT], r);
+  assert.equal(new Set(Object.values(REASON_ICONS)).size, 3);
 });

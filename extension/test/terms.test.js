@@ -98,7 +98,12 @@ test('conflicts in plain words', () => {
   assert.equal(describeConflict({ dimension: 'tracking', needs: 'cross-site', allows: 'first-party' }).text,
     'They need: across the web. You allow: on this site.');
   assert.equal(describeConflict({ dimension: 'dataReturn', needs: 'none', allows: 'on-request' }).text,
-    'Data return: They offer: not required. You require: on request.');
+    'They offer: not required. You require: on request.');
+  // The label is separate, never part of the text: the popup shows "Label: text".
+  for (const c of [{ dimension: 'access', needs: 'none', allows: 'on-request' }, { dimension: 'tracking', needs: 'cross-site', allows: 'none' }]) {
+    const d = describeConflict(c);
+    assert.ok(d.label && !d.text.includes(d.label), JSON.stringify(d));
+  }
   assert.match(describeConflict({ dimension: 'mystery', needs: 'x', allows: 'y' }).text, /mystery/);
 });
 

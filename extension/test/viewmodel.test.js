@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { popupView, relationshipView, dataView, offerToShow, hostProblem, plainSummary, termChanges } from '../lib/viewmodel.js';
 import { signalsFor } from '../lib/rules.js';
 import { offerConflicts } from '../lib/terms.js';
-import { STATE } from '../lib/constants.js';
+import { STATE, REASON } from '../lib/constants.js';
+import { lookFor } from '../lib/paint.js';
 import { SHOP_REL, NEWS_REL, NEWS_OFFER, D } from './fixtures.js';
 
 const SHOP = SHOP_REL.site;
@@ -103,7 +104,6 @@ test('plain summary: what the site may do with me, per state', () => {
   const conflict = popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, advertisement: 'x' }, signals: signalsFor(NEWS), rel: NEWS_REL });
   assert.match(plainSummary(conflict).text, /^Purposes: They need: personalised ads\. You allow: service, analytics\. It gets your Do Not Track/);
   const ended = popupView({ tab: { origin: SHOP, state: STATE.NO_AGREEMENT }, signals: signalsFor(SHOP), rel: { ...SHOP_REL, state: 'ended', updated: '2026-11-25T09:00:00Z' } });
-  assert.equal(plainSummary(ended).ended, '2026-11-25T09:00:00Z');
   assert.match(plainSummary(ended).text, /no longer has your consent/);
   assert.match(plainSummary(popupView({ tab: { origin: NEWS, state: STATE.PAUSED }, signals: signalsFor(NEWS, { paused: [NEWS] }) })).text, /no DNT, GPC or DNT-D/);
   assert.match(plainSummary(popupView({ tab: { origin: NEWS, state: STATE.NO_DIALOG }, signals: signalsFor(NEWS) })).text, /does not offer a dialog/);
@@ -119,4 +119,40 @@ test('what changes between two sets of terms, in words; what Allow widens', () =
   assert.deepEqual(termChanges(a, a), []);
   const conflict = popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, advertisement: 'x' }, signals: signalsFor(NEWS), rel: NEWS_REL });
   assert.deepEqual(conflict.relationship.allow.widens, ['Purposes: service, analytics → service, analytics, personalised ads']);
+});
+
+test('ended, conflict and error: each its own headline, title and icon; ended says who and when', () => {
+  const at = (s) => `<${s}>`;
+  const tab = { origin: SHOP, state: STATE.NO_AGREEMENT, advertisement: 'x' };
+  const views = {
+    conflict: popupView({ tab, signals: signalsFor(SHOP), rel: { ...NEWS_REL, site: SHOP }, formatTime: at }),
+    ended: popupView({ tab, signals: signalsFor(SHOP), rel: { ...SHOP_REL, state: 'ended', endedBy: 'user', updated: '2026-11-25T09:00:00Z' }, formatTime: at }),
+    error: popupView({ tab, signals: signalsFor(SHOP), rel: { ...SHOP_REL, state: 'error', record: null, error: { code: 'site_unreachable', message: 'the site did not answer' } }, formatTime: at }),
+    failed: popupView({ tab: { ...tab, relState: 'conflict', error: 'site_timeout' }, signals: signalsFor(SHOP), formatTime: at }),
+  };
+  assert.deepEqual(Object.values(views).map((v) => v.reason), [REASON.CONFLICT, REASON.ENDED, REASON.ERROR, REASON.ERROR]);
+  const [c, e, r] = [views.conflict, views.ended, views.error];
+  assert.equal(new Set([c.title, e.title, r.title]).size, 3, 'three titles');
+  assert.equal(new Set([c.icon, e.icon, r.icon]).size, 3, 'three icons');
+  assert.equal(new Set([c.stateText, e.stateText, r.stateText]).size, 3, 'three headlines');
+  assert.equal(e.title, 'r-button: relationship with 127.0.0.1:8441 ended');
+  assert.equal(e.stateText, 'You ended your relationship with 127.0.0.1:8441 on <2026-11-25T09:00:00Z>.');
+  assert.equal(r.stateText, 'Negotiation with 127.0.0.1:8441 failed: the site did not answer.');
+  assert.equal(views.failed.stateText, 'Negotiation with 127.0.0.1:8441 failed (site_timeout), so there is no agreement.');
+  // Who ended it.
+  const endedBy = (endedBy) => popupView({ tab, signals: signalsFor(SHOP), rel: { ...SHOP_REL, state: 'ended', endedBy, updated: '2026-11-25T09:00:00Z' }, formatTime: at }).stateText;
+  assert.match(endedBy('site'), /^127\.0\.0\.1:8441 ended the relationship on <2026-11-25T09:00:00Z>\.$/);
+  assert.match(endedBy('withdrawn'), /^Your consent to 127\.0\.0\.1:8441 was withdrawn on <2026-11-25T09:00:00Z>: /);
+  assert.match(endedBy(undefined), /ended on <2026-11-25T09:00:00Z>\.$/);
+  // The popup's title is the toolbar's: the same function paints both.
+  for (const v of Object.values(views)) assert.equal(v.title, lookFor({ ...tab, relState: v.relationship?.state ?? 'conflict', error: v === views.failed ? 'site_timeout' : null }).title);
+  // The summary does not say again when it ended.
+  assert.doesNotMatch(plainSummary(e).text, /2026/);
+});
+
+test('a conflict on an obligation names the dimension once', () => {
+  const rel = { ...NEWS_REL, conflicts: [{ offer: 'ads', dimension: 'access', needs: 'none', allows: 'on-request' }] };
+  const v = popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, advertisement: 'x' }, signals: signalsFor(NEWS), rel });
+  assert.deepEqual(v.relationship.conflicts.map((c) => c.line), ['Access: They offer: not required. You require: on request.']);
+  assert.match(plainSummary(v).text, /^Access: They offer: not required\. You require: on request\. It gets/);
 });

@@ -54,6 +54,9 @@ function letterR(x, y) {
 const pauseBars = (x, y) => y >= 0.3 && y <= 0.7 && ((x >= 0.34 && x <= 0.45) || (x >= 0.55 && x <= 0.66));
 const dot = (x, y) => Math.hypot(x - 0.78, y - 0.78) <= 0.2;
 const slash = (x, y) => Math.abs((x - 0.5) + (y - 0.5)) <= 0.06 && disc(x, y);
+// Badges drawn in the dot: a dash (ended) and an exclamation mark (error).
+const dash = (x, y) => dot(x, y) && Math.abs(y - 0.78) <= 0.04 && Math.abs(x - 0.78) <= 0.12;
+const bang = (x, y) => dot(x, y) && Math.abs(x - 0.78) <= 0.035 && ((y >= 0.64 && y <= 0.81) || (y >= 0.86 && y <= 0.91));
 
 // Layers, painted in order: [shape, colour].
 const designs = {
@@ -63,6 +66,8 @@ const designs = {
   conflict: [[disc, '#ffebe9'], [ring, '#cf222e'], [letterR, '#a40e26']],
   paused: [[disc, '#6e7781'], [pauseBars, '#ffffff']],
   unavailable: [[disc, '#eaeef2'], [ring, '#6e7781'], [letterR, '#57606a'], [slash, '#cf222e']],
+  ended: [[disc, '#eaeef2'], [ring, '#424a53'], [letterR, '#424a53'], [dot, '#424a53'], [dash, '#ffffff']],
+  error: [[disc, '#fff1e5'], [ring, '#bc4c00'], [letterR, '#953800'], [dot, '#bc4c00'], [bang, '#ffffff']],
 };
 
 const SS = 4;
