@@ -7,18 +7,19 @@ import (
 
 // eventBody is Event without its hash: what ComputeHash hashes.
 type eventBody struct {
-	Seq       int       `json:"seq"`
-	Type      string    `json:"type"`
-	Time      time.Time `json:"time"`
-	Agreement string    `json:"agreement,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
-	Prev      string    `json:"prev"`
+	Seq       int          `json:"seq"`
+	Type      string       `json:"type"`
+	Time      time.Time    `json:"time"`
+	Agreement string       `json:"agreement,omitempty"`
+	Detail    string       `json:"detail,omitempty"`
+	Changes   []TermChange `json:"changes,omitempty"`
+	Prev      string       `json:"prev"`
 }
 
 // HashedBytes returns the bytes an event's hash covers: JCS of the event
 // with its "hash" member omitted.
 func (e *Event) HashedBytes() ([]byte, error) {
-	return Canonical(eventBody{e.Seq, e.Type, e.Time, e.Agreement, e.Detail, e.Prev})
+	return Canonical(eventBody{e.Seq, e.Type, e.Time, e.Agreement, e.Detail, e.Changes, e.Prev})
 }
 
 // ComputeHash returns Digest(HashedBytes()).

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -122,12 +123,12 @@ func TestChainVectors(t *testing.T) {
 				// Rebuilding the chain with AppendEvent gives the same events.
 				var again []Event
 				for _, e := range c.Events {
-					if again, err = AppendEvent(again, Event{Type: e.Type, Time: e.Time, Agreement: e.Agreement, Detail: e.Detail}); err != nil {
+					if again, err = AppendEvent(again, Event{Type: e.Type, Time: e.Time, Agreement: e.Agreement, Detail: e.Detail, Changes: e.Changes}); err != nil {
 						t.Fatal(err)
 					}
 				}
 				for i := range again {
-					if again[i] != c.Events[i] {
+					if !reflect.DeepEqual(again[i], c.Events[i]) {
 						t.Errorf("event %d rebuilt as %+v, stored %+v", i, again[i], c.Events[i])
 					}
 				}

@@ -148,6 +148,9 @@ type Event struct {
 	Time      time.Time `json:"time" validate:"required,utctime"`
 	Agreement string    `json:"agreement,omitempty" validate:"omitempty,digest"`
 	Detail    string    `json:"detail,omitempty" validate:"omitempty,max=1000"`
-	Prev      string    `json:"prev" validate:"omitempty,digest"`
-	Hash      string    `json:"hash" validate:"required,digest"`
+	// Changes, on a terms-changed event, is what changed per offer and
+	// dimension (TermsChanges); Detail says the same in words.
+	Changes []TermChange `json:"changes,omitempty" validate:"omitempty,max=576,dive"`
+	Prev    string       `json:"prev" validate:"omitempty,digest"`
+	Hash    string       `json:"hash" validate:"required,digest"`
 }

@@ -1,6 +1,8 @@
 // Scenario 5: a vendor changes its terms. After POST /admin/change-terms and
 // a reload the agent sees the new terms digest, renegotiates, and the
-// history holds both agreements.
+// history holds both agreements; the terms-changed event says what changed
+// (retention 30 days → 14 days), in the host's history and in words in the
+// popup's.
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -10,7 +12,7 @@ import { esc, httpGet, waitFor } from './lib/util.mjs';
 
 const digestOf = async (url) => crypto.createHash('sha256').update(Buffer.from(await (await fetch(url)).arrayBuffer())).digest('base64');
 
-scenario('changing vendor: new terms lead to renegotiation; history has both agreements', async ({ browser, vendors, host }) => {
+scenario('changing vendor: new terms lead to renegotiation; history has both agreements and says what changed', { needs: ['popup'] }, async ({ browser, vendors, host }) => {
   const origin = vendors.origin('changing');
   const site = new URL(origin).host;
   const wellKnown = `${origin}/.well-known/dnt-d`;
@@ -43,4 +45,13 @@ scenario('changing vendor: new terms lead to renegotiation; history has both agr
   const types = hist.events.map((e) => e.type);
   assert.ok(types.includes('negotiated') && (types.includes('renegotiated') || types.filter((t) => t === 'negotiated').length >= 2),
     `history shows the first agreement and the renegotiation: ${types}`);
+
+  // What changed, per dimension: as data in the event, in words in the popup.
+  const changed = hist.events.find((e) => e.type === 'terms-changed');
+  assert.deepEqual(changed?.changes, [{ offer: 'standard', dimension: 'retention', before: 'P30D', after: 'P14D' }], JSON.stringify(changed));
+  assert.equal(changed.detail, 'offer standard: retention 30 days → 14 days');
+  const popup = await browser.popup(tab);
+  await popup.click('#details > summary');
+  await popup.waitText(/The site changed its terms\s*offer standard: retention 30 days → 14 days/, { what: 'the popup history saying what changed in words' });
+  assert.doesNotMatch(await popup.text(), /changed from [A-Za-z0-9+/]{43}=/, 'no digests in the history');
 });

@@ -3,7 +3,7 @@
 // popup's view model: words, tables and flags, no DOM. Pure: no browser APIs.
 
 import { STATE, INSTALL_HINT } from './constants.js';
-import { DIMENSIONS, describeValue } from './vocabulary.js';
+import { DIMENSIONS, describeValue, describeChange } from './vocabulary.js';
 import { siteLabel } from './origin.js';
 import { offerConflicts, widenForOffer, describeConflict } from './terms.js';
 import { lookFor, noAgreementReason } from './paint.js';
@@ -199,6 +199,8 @@ export function popupView({ tab, signals, rel = null, history = null, host = { o
         what: EVENT_WORDS[e.type] ?? e.type,
         time: e.time,
         detail: e.detail ?? '',
+        // A terms-changed event: what changed, per offer and dimension.
+        changes: Array.isArray(e.changes) ? e.changes.map(describeChange) : [],
       })),
     };
   }

@@ -188,6 +188,27 @@ export function describeValue(key, value) {
 }
 
 /**
+ * Words for a value as the host writes it in conflicts and history changes:
+ * purposes as one string joined with ", " (policy.DescribeValue).
+ */
+export function describeWireValue(key, value) {
+  if (key !== 'purposes') return valueLabel(key, value);
+  return describeValue(key, String(value ?? '').split(/[\s,]+/).filter(Boolean));
+}
+
+/**
+ * One change of a site's terms (a terms-changed event's `changes`,
+ * PROTOCOL.md 12) in words, exactly as the host writes them in the event's
+ * detail (policy.TermChange.Words; testdata/policy/changes.json checks both):
+ * "offer basic: retention 30 days → 14 days", "offer ads added".
+ */
+export function describeChange(c) {
+  if (!c?.dimension) return `offer ${c?.offer} ${c?.after ? 'added' : 'withdrawn'}`;
+  const label = DIMENSION_BY_KEY[c.dimension]?.label ?? c.dimension;
+  return `offer ${c.offer}: ${label.toLowerCase()} ${describeWireValue(c.dimension, c.before)} → ${describeWireValue(c.dimension, c.after)}`;
+}
+
+/**
  * Presets, used only when the host cannot be asked (its terms.get result is
  * authoritative): a copy of policy.Presets (policy/presets.go). Each preset's
  * terms.preset is its IEEE 7012 agreement code.

@@ -188,7 +188,9 @@ function renderHistory(h) {
     el('h2', { id: 'history-h' }, 'History'),
     el('p', { id: 'chain', class: h.verified ? 'ok' : 'bad' }, h.verified ? 'Chain verified' : 'Chain NOT verified'),
     h.events.length
-      ? el('ol', { class: 'history' }, ...h.events.map((e) => el('li', { 'data-type': e.type }, `${when(e.time)} — ${e.what}`, e.detail ? `: ${e.detail}` : '')))
+      ? el('ol', { class: 'history' }, ...h.events.map((e) => el('li', { 'data-type': e.type }, `${when(e.time)} — ${e.what}`,
+        // Changes in words, one per line (the detail says the same in one line).
+        e.changes.length ? el('ul', { class: 'changes' }, ...e.changes.map((c) => el('li', {}, c))) : e.detail ? `: ${e.detail}` : '')))
       : el('p', { class: 'mark' }, 'No events yet.'));
 }
 

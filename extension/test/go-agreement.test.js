@@ -1,12 +1,14 @@
 // Facts written both in Go and here must agree: the presets (policy.Presets,
 // through the generated testdata/policy/presets.json, which `go test ./policy`
-// checks against the Go), and the names that tie the extension to its host
+// checks against the Go), the words for every dimension, value and change of
+// a site's terms (testdata/policy/changes.json, which `go test ./policy`
+// checks policy.TermChange.Words and policy.DescribeValue against), and the names that tie the extension to its host
 // (host/install: the Chromium extension ID, the Firefox add-on ID, the native
 // host's name).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { FALLBACK_PRESETS, DEFAULT_PRESET } from '../lib/vocabulary.js';
+import { FALLBACK_PRESETS, DEFAULT_PRESET, DIMENSIONS, describeChange, describeWireValue } from '../lib/vocabulary.js';
 import { HOST_NAME } from '../lib/constants.js';
 import { FIREFOX_ADDON_ID, HOST_NAME as E2E_HOST_NAME } from '../e2e/lib/repo.mjs';
 
@@ -33,4 +35,14 @@ test('extension IDs and host name: host/install agrees with the manifest, EXTENS
   assert.equal(goConst(install, 'DefaultFirefoxID'), FIREFOX_ADDON_ID);
   assert.equal(goConst(install, 'HostName'), HOST_NAME);
   assert.equal(E2E_HOST_NAME, HOST_NAME);
+});
+
+test('terms changes in words: the extension says what policy.TermChange.Words says', () => {
+  const v = JSON.parse(repo('testdata/policy/changes.json'));
+  for (const c of v.cases) assert.deepEqual(c.changes.map(describeChange), c.words, c.name);
+  assert.deepEqual(DIMENSIONS.map((d) => ({ dimension: d.key, label: d.label })), v.dimensions);
+  for (const x of v.values) assert.equal(describeWireValue(x.dimension, x.value), x.words, `${x.dimension} ${JSON.stringify(x.value)}`);
+  // Every value the extension has words for is in the vectors (and so in Go).
+  const covered = new Set(v.values.map((x) => `${x.dimension}=${x.value}`));
+  for (const d of DIMENSIONS) for (const val of d.values) assert.ok(covered.has(`${d.key}=${val.value}`), `${d.key} ${val.value}`);
 });

@@ -36,7 +36,7 @@ test('agreed relationship: table, receipt, history, actions', () => {
   assert.equal(r.controller.name, 'Demo Ltd');
   assert.equal(r.policy, 'http://127.0.0.1:8441/privacy');
   assert.equal(r.allow, null);
-  assert.deepEqual(v.history, { verified: true, events: [{ seq: 0, type: 'negotiated', what: 'Agreed', time: '2026-11-24T10:00:00Z', detail: '' }] });
+  assert.deepEqual(v.history, { verified: true, events: [{ seq: 0, type: 'negotiated', what: 'Agreed', time: '2026-11-24T10:00:00Z', detail: '', changes: [] }] });
   assert.deepEqual(v.actions, { pause: true, resume: false, renegotiate: true, end: true, data: true, allow: false });
   assert.equal(v.host, null);
 });
@@ -155,4 +155,25 @@ test('a conflict on an obligation names the dimension once', () => {
   const v = popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, advertisement: 'x' }, signals: signalsFor(NEWS), rel });
   assert.deepEqual(v.relationship.conflicts.map((c) => c.line), ['Access: They offer: not required. You require: on request.']);
   assert.match(plainSummary(v).text, /^Access: They offer: not required\. You require: on request\. It gets/);
+});
+
+test('history in words: a terms-changed event lists what changed, per offer and dimension', () => {
+  const changes = [
+    { offer: 'basic', dimension: 'retention', before: 'P30D', after: 'P14D' },
+    { offer: 'basic', dimension: 'purposes', before: 'service, analytics', after: 'service' },
+    { offer: 'ads', after: 'offered' },
+    { offer: 'old', before: 'offered' },
+  ];
+  const v = popupView({
+    tab: { origin: SHOP, state: STATE.AGREED, advertisement: 'x' }, signals: signalsFor(SHOP), rel: SHOP_REL,
+    history: { verified: true, events: [{ seq: 3, type: 'terms-changed', time: '2026-11-24T10:00:00Z', detail: 'words', changes }, { seq: 4, type: 'renegotiated', time: '2026-11-24T10:00:00Z' }] },
+  });
+  assert.deepEqual(v.history.events[0].changes, [
+    'offer basic: retention 30 days → 14 days',
+    'offer basic: purposes service, analytics → service',
+    'offer ads added',
+    'offer old withdrawn',
+  ]);
+  assert.equal(v.history.events[0].what, 'The site changed its terms');
+  assert.deepEqual(v.history.events[1].changes, []);
 });

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/rbutton/rbutton/host/negotiate"
@@ -157,8 +156,12 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 				}
 			}
 			if prior.TermsDigest != "" && prior.TermsDigest != out.Digest {
-				detail := fmt.Sprintf("site terms changed from %s to %s", prior.TermsDigest, out.Digest)
-				if _, err := tx.AppendEvent(site, policy.Event{Type: policy.EventTermsChanged, Time: now, Detail: detail}); err != nil {
+				// What changed per offer and dimension, kept in the event
+				// (and in words in its detail), so the history can say it
+				// after the earlier document is gone.
+				changes := policy.TermsChanges(prior.SiteTerms, out.Doc)
+				ev := policy.Event{Type: policy.EventTermsChanged, Time: now, Detail: termsChangedDetail(prior.SiteTerms, changes), Changes: changes}
+				if _, err := tx.AppendEvent(site, ev); err != nil {
 					return err
 				}
 			}
@@ -245,6 +248,18 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 		}
 	}
 	return rel, nil
+}
+
+// termsChangedDetail is a terms-changed event's detail: its changes in
+// words, or why there are none.
+func termsChangedDetail(before *policy.TermsDocument, changes []policy.TermChange) string {
+	switch {
+	case before == nil:
+		return "the earlier terms were not kept, so what changed is unknown"
+	case len(changes) == 0:
+		return "no offer changed (other parts of the terms document did)"
+	}
+	return policy.ChangesWords(changes, 1000)
 }
 
 func truncate(s string, n int) string {

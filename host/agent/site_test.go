@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -428,6 +429,48 @@ func TestNegotiateTermsChanged(t *testing.T) {
 	mustCall[store.Relationship](t, a, proto.TypeNegotiate, negotiateParams(s))
 	if got := history(t, a, s.origin); fmt.Sprint(got) != "[terms-changed negotiated terms-changed renegotiated]" {
 		t.Errorf("history = %v", got)
+	}
+}
+
+// A site that changes its terms: the terms-changed event says what changed,
+// per offer and dimension, as data and in words, and the chain verifies.
+func TestTermsChangedSaysWhatChanged(t *testing.T) {
+	t.Parallel()
+	s := newTestSite(t, basicOffer, adsOffer)
+	a := newAgent(t)
+	mustCall[store.Relationship](t, a, proto.TypeNegotiate, negotiateParams(s))
+	shorter := basicOffer
+	shorter.Terms.Retention = "P14D"
+	shorter.Terms.Purposes = []policy.Purpose{policy.PurposeService}
+	shorter.Obligations.DataReturn = policy.LevelRequired
+	s.setOffers(shorter)
+	mustCall[store.Relationship](t, a, proto.TypeNegotiate, negotiateParams(s))
+	h := mustCall[HistoryResult](t, a, proto.TypeHistoryGet, map[string]string{"site": s.origin})
+	if !h.Verified {
+		t.Fatalf("history does not verify: %s", h.Problem)
+	}
+	var ev *policy.Event
+	for i := range h.Events {
+		if h.Events[i].Type == policy.EventTermsChanged {
+			ev = &h.Events[i]
+		}
+	}
+	if ev == nil {
+		t.Fatalf("no terms-changed event in %+v", h.Events)
+	}
+	want := []policy.TermChange{
+		{Offer: "basic", Dimension: policy.DimPurposes, Before: "service, analytics", After: "service"},
+		{Offer: "basic", Dimension: policy.DimRetention, Before: "P30D", After: "P14D"},
+		{Offer: "basic", Dimension: policy.DimDataReturn, Before: "on-request", After: "required"},
+		{Offer: "ads", Before: policy.OfferPresent},
+	}
+	if !reflect.DeepEqual(ev.Changes, want) {
+		t.Errorf("changes = %+v, want %+v", ev.Changes, want)
+	}
+	const words = "offer basic: purposes service, analytics → service; offer basic: retention 30 days → 14 days; " +
+		"offer basic: data return on request → always; offer ads withdrawn"
+	if ev.Detail != words {
+		t.Errorf("detail = %q, want %q", ev.Detail, words)
 	}
 }
 

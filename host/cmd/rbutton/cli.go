@@ -350,7 +350,16 @@ func cmdQuery(cmd string, args []string) int {
 			return 0
 		}
 		for _, e := range h.Events {
-			fmt.Printf("%3d  %s  %-13s %s\n", e.Seq, e.Time.Local().Format(time.DateTime), e.Type, e.Detail)
+			if len(e.Changes) == 0 {
+				fmt.Printf("%3d  %s  %-13s %s\n", e.Seq, e.Time.Local().Format(time.DateTime), e.Type, e.Detail)
+				continue
+			}
+			// What changed in the site's terms, one change a line: the
+			// words of the detail, as the popup lists them.
+			fmt.Printf("%3d  %s  %s\n", e.Seq, e.Time.Local().Format(time.DateTime), e.Type)
+			for _, c := range e.Changes {
+				fmt.Printf("       %s\n", c.Words())
+			}
 		}
 		switch {
 		case len(h.Events) == 0:

@@ -190,7 +190,19 @@ var (
 // noting the records it accepts.
 type scriptVendor struct {
 	*sitetest.Recording
-	srv *http.Server
+	srv    *http.Server
+	vendor *site.Vendor
+	origin string
+}
+
+// writeNegotiate writes NAME-negotiate.bin: a negotiate frame for the
+// vendor's current terms.
+func (sv *scriptVendor) writeNegotiate(ts *testscript.TestScript, name string) {
+	_, _, digest := sv.vendor.Terms()
+	frame, err := framing.Encode([]byte(fmt.Sprintf(`{"id":"n","type":"negotiate","params":{"site":%q,"advertisement":%q}}`,
+		sv.origin, policy.ResponseHeaderValue(digest))))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(name+"-negotiate.bin"), frame, 0o644))
 }
 
 // vendor start NAME: serves a real vendor (the site library, with the demo
@@ -198,10 +210,12 @@ type scriptVendor struct {
 // $NAME to its origin and writes NAME-negotiate.bin, a negotiate frame for it.
 // vendor records NAME: prints one line per agreement the vendor accepted:
 // "<record id> in-force" or "<record id> ended-by-<user|site>".
+// vendor change NAME: the vendor publishes new terms (the basic offer kept
+// 14 days instead of 30) and NAME-negotiate.bin advertises them.
 // vendor stop NAME: closes its port: the site becomes unreachable.
 func cmdVendor(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: vendor start|records|stop NAME")
+		ts.Fatalf("usage: vendor start|records|change|stop NAME")
 	}
 	name := args[1]
 	scriptVendorsMu.Lock()
@@ -234,17 +248,18 @@ func cmdVendor(ts *testscript.TestScript, neg bool, args []string) {
 			PolicyURL: "https://" + name + ".test/privacy", Offers: []policy.Offer{demo.ShopBasic}, PrivateKey: priv, Store: sv.Recording,
 			Processors: demo.ShopProcessors})
 		ts.Check(err)
-		sv.srv = &http.Server{Handler: v.Handler()}
+		sv.srv, sv.vendor, sv.origin = &http.Server{Handler: v.Handler()}, v, origin
 		go sv.srv.Serve(ln)
 		scriptVendorsMu.Lock()
 		byName[name] = sv
 		scriptVendorsMu.Unlock()
 		ts.Setenv(name, origin)
-		_, _, digest := v.Terms()
-		frame, err := framing.Encode([]byte(fmt.Sprintf(`{"id":"n","type":"negotiate","params":{"site":%q,"advertisement":%q}}`,
-			origin, policy.ResponseHeaderValue(digest))))
-		ts.Check(err)
-		ts.Check(os.WriteFile(ts.MkAbs(name+"-negotiate.bin"), frame, 0o644))
+		sv.writeNegotiate(ts, name)
+	case "change":
+		shorter := demo.ShopBasic
+		shorter.Terms.Retention = "P14D"
+		ts.Check(sv.vendor.SetOffers([]policy.Offer{shorter}))
+		sv.writeNegotiate(ts, name)
 	case "records":
 		for _, id := range sv.IDs() {
 			sr, err := sv.Store.GetRecord(id)
