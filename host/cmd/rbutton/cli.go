@@ -50,6 +50,9 @@ rbutton keeps your DNT-D agreements with the sites you visit. The r-button
 browser extension starts it as a native-messaging host; this command line
 shows and manages the same data.
 
+list and show include the sites you only proffered a MyTerms agreement to
+(state "proffered": a record signed by you alone; such sites sign nothing).
+
 Browsers: chrome, chromium, brave, edge, vivaldi, firefox. Without --browser,
 install registers with every browser whose profile directory exists.
 
@@ -291,6 +294,15 @@ func cmdQuery(cmd string, args []string) int {
 		if err := call(proto.TypeRelationshipList, struct{}{}, &list); err != nil {
 			return exitErr(err)
 		}
+		// Sites the user only proffered MyTerms agreements to have no
+		// relationship, and are listed all the same (state "proffered").
+		only, err := profferOnlySites(list)
+		if err != nil {
+			return exitErr(err)
+		}
+		for _, p := range only {
+			list = append(list, p.summary())
+		}
 		if *asJSON {
 			printJSON(list)
 			return 0
@@ -318,8 +330,22 @@ func cmdQuery(cmd string, args []string) int {
 		if err := call(proto.TypeRelationshipGet, proto.SiteParams{Site: site}, &rel); err != nil {
 			return exitErr(err)
 		}
-		if rel == nil {
+		proffers, err := sitesProffers(site)
+		if err != nil {
+			return exitErr(err)
+		}
+		if rel == nil && len(proffers) == 0 {
 			return exitErr(fmt.Errorf("no relationship with %s", site))
+		}
+		if rel == nil {
+			// Only MyTerms proffers: a one-sided record, no relationship.
+			p := profferOnly{Site: site, Proffers: proffers}
+			if *asJSON {
+				printJSON(p.json())
+				return 0
+			}
+			p.show()
+			return 0
 		}
 		var h agent.HistoryResult
 		if err := call(proto.TypeHistoryGet, proto.SiteParams{Site: site}, &h); err != nil {
@@ -336,6 +362,9 @@ func cmdQuery(cmd string, args []string) int {
 		}
 		showRelationship(rel)
 		showCompliance(count, site)
+		for _, pr := range proffers {
+			fmt.Printf("proffered:  %s\n", profferWords(pr))
+		}
 	case "history":
 		var h agent.HistoryResult
 		site, err := siteArg(fs.Arg(0))

@@ -57,14 +57,15 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"frame":     cmdFrame,
-			"rawframe":  cmdRawFrame,
-			"unframe":   cmdUnframe,
-			"damage":    cmdDamage,
-			"vendor":    cmdVendor,
-			"crmvendor": cmdCRMVendor,
-			"tamper":    cmdTamper,
-			"truncate":  cmdTruncate,
+			"frame":       cmdFrame,
+			"rawframe":    cmdRawFrame,
+			"unframe":     cmdUnframe,
+			"damage":      cmdDamage,
+			"vendor":      cmdVendor,
+			"mytermssite": cmdMyTermsSite,
+			"crmvendor":   cmdCRMVendor,
+			"tamper":      cmdTamper,
+			"truncate":    cmdTruncate,
 		},
 	})
 }
@@ -275,4 +276,29 @@ func cmdVendor(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("vendor: unknown subcommand %q", args[0])
 	}
+}
+
+// mytermssite NAME: serves, on a loopback port for the rest of the script,
+// a site that speaks no DNT-D and publishes a MyTerms file (tinyMyTerms
+// format) listing SD-BASE and PDC-AI at /.well-known/myterms.json; sets
+// $NAME to its origin.
+func cmdMyTermsSite(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: mytermssite NAME")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != policy.MyTermsPath {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"effective_date":"Tue, 13 Jan 2026 10:00:00 +0000","agreements":[`+
+			`{"id":"SD-BASE","url":"https://myterms.info/agreements/SD-BASE"},{"id":"PDC-AI","url":"https://myterms.info/agreements/PDC-AI"}],`+
+			`"tos_url":"/terms","tos":"<p>Our terms.</p>"}`)
+	})}
+	go srv.Serve(ln)
+	ts.Defer(func() { srv.Close() })
+	ts.Setenv(args[0], "http://"+ln.Addr().String())
 }
