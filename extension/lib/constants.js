@@ -160,6 +160,30 @@ export const REASON_ICONS = Object.freeze({
   [REASON.ERROR]: 'error',
 });
 
+/**
+ * Why a negotiation failed, in words, per host error code (PROTOCOL.md 20,
+ * error codes; host/proto/proto.go, which a unit test compares). The popup's
+ * headline says these, with the code after them.
+ */
+export const FAILURE_WORDS = Object.freeze({
+  site_unreachable: 'the site could not be reached',
+  site_timeout: 'the site did not answer in time',
+  site_too_large: 'the site sent more than r-button accepts',
+  site_redirect: 'the site redirected r-button elsewhere',
+  site_invalid_terms: 'its terms are not valid',
+  site_terms_mismatch: 'its terms are not the ones it advertised',
+  site_bad_signature: 'its signature does not verify',
+  site_cross_origin_endpoint: 'its terms name an address on another site',
+  site_insecure: 'it does not use HTTPS',
+  site_private_address: 'it is on a private network address',
+  site_backoff: 'it failed recently, so r-button waits before asking again',
+  site_refused: 'the site refused',
+  site_rate_limited: 'the site asked r-button to slow down',
+  site_protocol_error: 'the site did not answer as DNT-D requires',
+  site_invalid_response: 'the site\'s answer is not valid',
+  internal: 'the helper failed',
+});
+
 /** Icon file stem per state (icons/<stem>-<size>.png). Lit only when agreed. */
 export const ICONS = Object.freeze({
   [STATE.NONE]: 'off',

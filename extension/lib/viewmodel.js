@@ -2,7 +2,7 @@
 // sent, the host's Relationship, history and data-return documents) into the
 // popup's view model: words, tables and flags, no DOM. Pure: no browser APIs.
 
-import { STATE, INSTALL_HINT } from './constants.js';
+import { STATE, INSTALL_HINT, FAILURE_WORDS } from './constants.js';
 import { DIMENSIONS, describeValue, describeChange } from './vocabulary.js';
 import { siteLabel } from './origin.js';
 import { offerConflicts, widenForOffer, describeConflict } from './terms.js';
@@ -131,7 +131,7 @@ function stateText(state, site, rel, tab, host, formatTime) {
         case REASON.CONFLICT:
           return `No agreement with ${site}: what they ask goes beyond your terms.`;
         case REASON.ERROR:
-          if (tab.error) return `Negotiation with ${site} failed (${tab.error}), so there is no agreement.`;
+          if (tab.error) return `Negotiation with ${site} failed: ${FAILURE_WORDS[tab.error] ?? 'no agreement could be made'} (${tab.error}).`;
           return `Negotiation with ${site} failed: ${rel?.error?.message ?? 'no reason given'}.`;
         default:
           if (tab?.error === 'private') return `No agreement with ${site}: r-button does not negotiate in private windows (see Options).`;

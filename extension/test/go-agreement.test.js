@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { FALLBACK_PRESETS, DEFAULT_PRESET, DIMENSIONS, describeChange, describeWireValue } from '../lib/vocabulary.js';
-import { HOST_NAME } from '../lib/constants.js';
+import { HOST_NAME, FAILURE_WORDS } from '../lib/constants.js';
 import { FIREFOX_ADDON_ID, HOST_NAME as E2E_HOST_NAME } from '../e2e/lib/repo.mjs';
 
 const repo = (p) => readFileSync(new URL(`../../${p}`, import.meta.url), 'utf8');
@@ -45,4 +45,13 @@ test('terms changes in words: the extension says what policy.TermChange.Words sa
   // Every value the extension has words for is in the vectors (and so in Go).
   const covered = new Set(v.values.map((x) => `${x.dimension}=${x.value}`));
   for (const d of DIMENSIONS) for (const val of d.values) assert.ok(covered.has(`${d.key}=${val.value}`), `${d.key} ${val.value}`);
+});
+
+test('failure words: every code the popup explains is a host error code (host/proto/proto.go)', () => {
+  const proto = repo('host/proto/proto.go');
+  const codes = new Set([...proto.matchAll(/^\s*Code\w+\s*=\s*"([a-z_]+)"/gm)].map((m) => m[1]));
+  assert.ok(codes.has('site_timeout') && codes.size > 20, `read ${codes.size} codes`);
+  for (const code of Object.keys(FAILURE_WORDS)) assert.ok(codes.has(code), `${code} is not a host error code`);
+  // Every site_* code has words.
+  for (const code of codes) if (code.startsWith('site_')) assert.ok(code in FAILURE_WORDS, `no words for ${code}`);
 });

@@ -81,7 +81,7 @@ test('relationship error and ended states', () => {
   const v = popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT }, signals: signalsFor(NEWS), rel: { ...SHOP_REL, site: NEWS, state: 'ended' } });
   assert.match(v.stateText, /ended/);
   assert.equal(v.actions.end, false);
-  assert.match(popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, error: 'timeout' }, signals: signalsFor(NEWS) }).stateText, /failed \(timeout\)/);
+  assert.match(popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, error: 'timeout' }, signals: signalsFor(NEWS) }).stateText, /failed: no agreement could be made \(timeout\)/);
   assert.match(popupView({ tab: { origin: NEWS, state: STATE.NO_AGREEMENT, error: 'private' }, signals: signalsFor(NEWS) }).stateText, /private windows/);
   // A policy that is not an http(s) URL is not linked.
   assert.equal(relationshipView({ ...SHOP_REL, siteTerms: { ...SHOP_REL.siteTerms, policy: 'javascript:alert(1)' } }).policy, null);
@@ -138,7 +138,8 @@ test('ended, conflict and error: each its own headline, title and icon; ended sa
   assert.equal(e.title, 'r-button: relationship with 127.0.0.1:8441 ended');
   assert.equal(e.stateText, 'You ended your relationship with 127.0.0.1:8441 on <2026-11-25T09:00:00Z>.');
   assert.equal(r.stateText, 'Negotiation with 127.0.0.1:8441 failed: the site did not answer.');
-  assert.equal(views.failed.stateText, 'Negotiation with 127.0.0.1:8441 failed (site_timeout), so there is no agreement.');
+  assert.equal(views.failed.stateText, 'Negotiation with 127.0.0.1:8441 failed: the site did not answer in time (site_timeout).');
+  assert.match(popupView({ tab: { ...tab, error: 'transport' }, signals: signalsFor(SHOP) }).stateText, /failed: no agreement could be made \(transport\)\.$/);
   // Who ended it.
   const endedBy = (endedBy) => popupView({ tab, signals: signalsFor(SHOP), rel: { ...SHOP_REL, state: 'ended', endedBy, updated: '2026-11-25T09:00:00Z' }, formatTime: at }).stateText;
   assert.match(endedBy('site'), /^127\.0\.0\.1:8441 ended the relationship on <2026-11-25T09:00:00Z>\.$/);
