@@ -361,6 +361,7 @@ func cmdQuery(cmd string, args []string) int {
 			return 0
 		}
 		showRelationship(rel)
+		showTermsChanges(h.Events)
 		showCompliance(count, site)
 		for _, pr := range proffers {
 			fmt.Printf("proffered:  %s\n", profferWords(pr))
@@ -448,6 +449,22 @@ func showRelationship(r *store.Relationship) {
 	}
 	if r.Error != nil {
 		fmt.Printf("site error: %s: %s\n", r.Error.Code, r.Error.Message)
+	}
+}
+
+// showTermsChanges prints what the site changed in its terms the last time
+// it changed them, one change a line, in the words of the history.
+func showTermsChanges(events []policy.Event) {
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
+		if e.Type != policy.EventTermsChanged || len(e.Changes) == 0 {
+			continue
+		}
+		fmt.Printf("changed:    %s, the site's terms (the latest change):\n", e.Time.Local().Format(time.DateTime))
+		for _, c := range e.Changes {
+			fmt.Printf("            %s\n", c.Words())
+		}
+		return
 	}
 }
 
