@@ -44,7 +44,9 @@ api.tabs.onUpdated.addListener((id, change, tab) => { controller.onTabUpdated(id
 api.tabs.onActivated.addListener((info) => { controller.onTabActivated(info).catch(warn); });
 api.tabs.onRemoved.addListener((id) => { controller.onTabRemoved(id).catch(warn); });
 api.tabs.onReplaced?.addListener((added, removed) => { controller.onTabReplaced(added, removed).catch(warn); });
-api.storage.onChanged.addListener((changes, area) => { controller.onStorageChanged(changes, area).catch(warn); });
+// storage.local only: the worker's own storage.session writes need not wake it.
+if (api.storage.local.onChanged) api.storage.local.onChanged.addListener((changes) => { controller.onStorageChanged(changes, 'local').catch(warn); });
+else api.storage.onChanged.addListener((changes, area) => { controller.onStorageChanged(changes, area).catch(warn); });
 
 // The periodic change check (lib/constants.js CHANGES_ALARM). create() with
 // the same name replaces the alarm, so only create it when it is missing.

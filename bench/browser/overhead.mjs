@@ -108,7 +108,13 @@ try {
   const w = b.context.serviceWorkers().find((x) => x.url().startsWith(`chrome-extension://${cfg.extId}/`)) ?? worker;
   await w.evaluate(() => {
     const api = globalThis.chrome;
-    const c = globalThis.__rbuttonBenchCounts = { webRequestOnHeadersReceived: 0, tabsOnUpdated: 0, tabsOnActivated: 0, tabsOnRemoved: 0, storageOnChanged: 0, runtimeOnMessage: 0 };
+    const c = globalThis.__rbuttonBenchCounts = {
+      webRequestOnBeforeRequest: 0, webRequestOnHeadersReceived: 0, tabsOnUpdated: 0, tabsOnActivated: 0, tabsOnRemoved: 0, storageOnChanged: 0, runtimeOnMessage: 0,
+    };
+    // The same filters as background.js's listeners (a listener background.js
+    // does not register counts nothing it receives, so keep these in step).
+    api.webRequest.onBeforeRequest.addListener(() => { c.webRequestOnBeforeRequest++; },
+      { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] });
     api.webRequest.onHeadersReceived.addListener(() => { c.webRequestOnHeadersReceived++; },
       { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] }, ['responseHeaders']);
     api.tabs.onUpdated.addListener(() => { c.tabsOnUpdated++; });
@@ -140,6 +146,10 @@ try {
       [api.declarativeNetRequest, ['declarativeNetRequest', 'updateDynamicRules']],
       [api.declarativeNetRequest, ['declarativeNetRequest', 'updateSessionRules']],
       [api.runtime, ['runtime', 'sendNativeMessage']], [api.tabs, ['tabs', 'get']], [api.tabs, ['tabs', 'query']],
+      [api.declarativeNetRequest, ['declarativeNetRequest', 'getDynamicRules']],
+      [api.declarativeNetRequest, ['declarativeNetRequest', 'getSessionRules']],
+      [api.storage.session, ['storage', 'session', 'get']], [api.storage.local, ['storage', 'local', 'get']],
+      [api.scripting, ['scripting', 'getRegisteredContentScripts']],
     ]) wrap(ns, path);
   });
   const startsBefore = swStarts;

@@ -125,8 +125,11 @@ export function createController({
       // Both rule sets outlive the worker: a restarted worker compares before
       // it writes, since every write resets Chromium's allowAllRequests
       // decisions for open frames (lib/rules.js).
+      // Once this worker has written (or compared) them, it knows what they
+      // are: no read before the next write.
       if (dyn !== applied.dynamic) {
-        const old = await dnr.getDynamicRules();
+        const old = applied.dynamic === null ? await dnr.getDynamicRules() : JSON.parse(applied.dynamic);
+        applied.dynamic = null; // unknown until the write settles
         if (!sameRules(old, dynamic)) await dnr.updateDynamicRules({ removeRuleIds: old.map((r) => r.id), addRules: dynamic });
         applied.dynamic = dyn;
       }
@@ -140,7 +143,8 @@ export function createController({
         applied.staticOn = on;
       }
       if (ses !== applied.session) {
-        const old = await dnr.getSessionRules();
+        const old = applied.session === null ? await dnr.getSessionRules() : JSON.parse(applied.session);
+        applied.session = null;
         if (!sameRules(old, session)) await dnr.updateSessionRules({ removeRuleIds: old.map((r) => r.id), addRules: session });
         applied.session = ses;
       }
@@ -213,19 +217,47 @@ export function createController({
 
   // ------------------------------------------------------------------- tabs
 
+  /**
+   * What storage.session keeps of the tabs for a restarted worker: only what
+   * restoreTabs could not work out again from the open tabs and storage.local.
+   * A tab on a site with no relationship and no dialog (or on no web page)
+   * is left out, and so is its top-level origin unless that origin is agreed
+   * or paused (the only ones the rules name), so browsing such sites writes
+   * nothing.
+   */
+  function tabsToKeep() {
+    const tabsOut = {};
+    for (const [id, t] of Object.entries(mem.tabs)) {
+      const plain = t.state === STATE.NONE || (t.state === STATE.NO_DIALOG && !(t.origin && mem.relationships[t.origin]));
+      if (!plain) tabsOut[id] = t;
+    }
+    const agreed = agreedDigests();
+    const topOut = {};
+    for (const [id, o] of Object.entries(mem.top)) if (o in agreed || mem.paused.includes(o)) topOut[id] = o;
+    return { [STORAGE.TABS]: tabsOut, [STORAGE.TOP]: topOut, [STORAGE.ADVERTISED]: mem.advertised };
+  }
+
   let saveTimer = null;
+  let saved = null; // JSON of what storage.session holds (null: unknown)
   function saveTabs() {
     clearTimer(saveTimer);
     saveTimer = setTimer(() => {
-      storage.session.set({ [STORAGE.TABS]: mem.tabs, [STORAGE.TOP]: mem.top, [STORAGE.ADVERTISED]: mem.advertised })
-        .catch((err) => log.warn('r-button: saving tab state:', err));
+      const keep = tabsToKeep();
+      const json = JSON.stringify(keep);
+      if (json === saved) return;
+      saved = json;
+      storage.session.set(keep).catch((err) => {
+        saved = null;
+        log.warn('r-button: saving tab state:', err);
+      });
     }, TAB_SAVE_DEBOUNCE_MS);
   }
 
-  function setTab(tabId, tab) {
+  /** Tab `tabId` is in `tab` now; `show` false: the state is kept but not painted (see onDocumentResponse). */
+  function setTab(tabId, tab, { show = true } = {}) {
     mem.tabs[tabId] = tab;
     saveTabs();
-    paint(tabId);
+    if (show) paint(tabId);
   }
 
   /** Shows tab `tabId`'s state on its r-button (lib/paint.js skips what is already shown). */
@@ -271,14 +303,14 @@ export function createController({
   }
 
   /** A top-level document of `origin` is in tab `tabId`; advertisement undefined = not observed. */
-  async function documentArrived(tabId, origin, advertisement, incognito) {
+  async function documentArrived(tabId, origin, advertisement, incognito, { show = true } = {}) {
     const mayNegotiate = !incognito || mem.settings.negotiateInPrivate === true;
     const known = origin ? mem.relationships[origin] ?? null : null;
     const { tab, negotiate } = onDocument({
       origin, advertisement, paused: Boolean(origin) && mem.paused.includes(origin), mayNegotiate, known, hostDown: hostDown(),
     });
     if (origin && !mayNegotiate && tab.state === STATE.NO_AGREEMENT) tab.error = 'private';
-    setTab(tabId, tab);
+    setTab(tabId, tab, { show });
     if (negotiate) negotiateSite(origin, tab.advertisement).catch(() => {});
   }
 
@@ -515,6 +547,7 @@ export function createController({
     mem.top = session[STORAGE.TOP] ?? {};
     mem.advertised = session[STORAGE.ADVERTISED] ?? {};
     mem.hostStatus = session[STORAGE.HOST] ?? null;
+    saved = JSON.stringify({ [STORAGE.TABS]: mem.tabs, [STORAGE.TOP]: mem.top, [STORAGE.ADVERTISED]: mem.advertised });
     await Promise.all([applyRules(), applyContentScript()]);
     // Not awaited: the host may be slow or absent, the signals must not wait.
     restoreTabs().catch((err) => log.warn('r-button: restoring tabs:', err));
@@ -533,9 +566,25 @@ export function createController({
     return values.length ? values.join(', ') : null;
   }
 
+  // Tabs with a top-level navigation requested and not yet committed. Their
+  // r-button is painted after the commit (onTabUpdated), not at the
+  // response: the commit resets it to the defaults anyway.
+  const navigating = new Set();
+
+  /** Whether a tabs.onUpdated change may follow a new document's commit (which reset the tab's r-button). */
+  function mayFollowCommit(changeInfo) {
+    // Chromium: status "loading" comes after the commit (with the URL when it
+    // changed; alone for a reload); a same-document navigation says so too,
+    // which costs a paint, not a wrong button. Firefox: "loading" may come
+    // before the commit, a reload's commit brings no URL change, so whatever
+    // comes next ("complete" at the latest) is taken to follow a reset too.
+    return changeInfo.status === 'loading' || changeInfo.url !== undefined || (gecko && changeInfo.status === 'complete');
+  }
+
   /** webRequest.onBeforeRequest, main_frame: the tab's next top-level site (also every redirect hop). */
   async function onNavigationRequest({ tabId, type, url }) {
     if (tabId < 0 || type !== 'main_frame') return;
+    navigating.add(tabId);
     await ready;
     const origin = originOf(url);
     await setTop(tabId, origin);
@@ -561,12 +610,18 @@ export function createController({
     // The change check this navigation started (an agreed site) decides
     // whether this document finds an agreement or negotiates anew.
     if (syncing) await syncing.catch(() => {});
-    await documentArrived(tabId, origin, advertisement, incognito ?? (await isIncognito(tabId)));
+    // Painted after the commit (onTabUpdated) unless that came first; a
+    // response that commits nothing (204, a download) leaves the button as is.
+    await documentArrived(tabId, origin, advertisement, incognito ?? (await isIncognito(tabId)), { show: !navigating.has(tabId) });
   }
 
   async function onTabUpdated(tabId, changeInfo, tab) {
     incognitoTabs.set(tabId, tab.incognito === true);
     if (!changeInfo.url && !changeInfo.status) return;
+    if (mayFollowCommit(changeInfo)) {
+      navigating.delete(tabId);
+      painter.reset(tabId);
+    }
     await ready;
     const origin = originOf(tab.url ?? '');
     // A navigation that ended without a new document (204, download, stopped)
@@ -599,6 +654,7 @@ export function createController({
     delete mem.tabs[tabId];
     painter.forget(tabId);
     incognitoTabs.delete(tabId);
+    navigating.delete(tabId);
     await setTop(tabId, null);
     saveTabs();
   }

@@ -1,19 +1,18 @@
 // Paints the r-button of one tab: its icon and title, and only what differs
-// from what the browser already shows.
+// from what the browser shows.
 //
 // Why not just set both on every event: the worker paints on every
-// tabs.onUpdated (three per navigation), and action.setIcon with file paths
-// fetches and decodes the PNGs on every call. That cost competes with the
-// page for the CPU while it loads (BENCHMARKS.md, section 5).
+// tabs.onUpdated, and every action call is a round trip to the browser's UI
+// thread while the page loads (BENCHMARKS.md, section 5). Nothing is read
+// back either (action.getTitle was the largest settled cost per navigation):
+// the painter remembers what it set per tab.
 //
-// Why a cache alone is wrong: Chromium and Firefox both reset a tab's icon and
-// title to the manifest defaults when a new document commits, with no event
-// of their own. So every paint reads the title back first (a cheap getter):
-// a reset shows as the default title, and since the browser resets icon and
-// title together, a title we set proves that the icon we set with it is still
-// shown. Every commit is followed by a tabs.onUpdated ("complete" at the
-// latest), which paints again, so a reset that lands between the read and the
-// write is repaired on the next event.
+// What it set is true until a new document commits in the tab: Chromium and
+// Firefox both then reset the tab's icon and title to the manifest defaults,
+// with no event of their own. The controller, which sees the tab events that
+// follow a commit, says so with reset(tabId); the next paint then writes what
+// differs from the defaults (for the plain states, the title only). After a
+// worker restart nothing is known: the first paint of a tab writes both.
 //
 // Icons are passed as ImageData, decoded once per icon per worker life.
 
@@ -54,15 +53,15 @@ export function lookFor(tab) {
 }
 
 /**
- * @param {object} action  the browser's action API (getTitle, setTitle, setIcon)
+ * @param {object} action  the browser's action API (setTitle, setIcon)
  * @param {object} [opts]
  * @param {(stem: string) => Promise<object>} [opts.imageData]  {size: ImageData} for an icon stem;
  *        when it fails the painter falls back to file paths
  * @param {(stem: string) => object} [opts.paths]  {size: path} for an icon stem
  */
 export function createPainter(action, { imageData = null, paths = iconPaths } = {}) {
-  const shownIcon = new Map(); // tabId -> icon stem we set, valid while our title is shown
-  const queue = new Map(); // tabId -> the last paint's promise: paints of a tab never interleave
+  const shown = new Map(); // tabId -> {icon, title} the tab shows; absent: unknown (write both)
+  const queue = new Map(); // tabId -> the last step's promise: paints and resets of a tab never interleave
   const decoded = new Map(); // stem -> Promise<{size: ImageData}|null>
 
   function iconDetails(stem) {
@@ -72,30 +71,40 @@ export function createPainter(action, { imageData = null, paths = iconPaths } = 
   }
 
   async function paintNow(tabId, want) {
-    const title = await action.getTitle({ tabId });
-    // The default title means the default icon: reset by a commit, never
-    // painted, or painted in the one state whose title is the default.
-    const icon = title === DEFAULTS.title ? DEFAULTS.icon : shownIcon.get(tabId) ?? null;
-    if (icon !== want.icon) {
-      await action.setIcon({ tabId, ...(await iconDetails(want.icon)) });
-      shownIcon.set(tabId, want.icon);
-    }
-    if (title !== want.title) await action.setTitle({ tabId, title: want.title });
+    const cur = shown.get(tabId);
+    // Forgotten first: a call that fails half-way leaves the tab unknown.
+    shown.delete(tabId);
+    if (cur?.icon !== want.icon) await action.setIcon({ tabId, ...(await iconDetails(want.icon)) });
+    if (cur?.title !== want.title) await action.setTitle({ tabId, title: want.title });
+    shown.set(tabId, { icon: want.icon, title: want.title });
+  }
+
+  /** Runs step after the tab's earlier steps; a failure (the tab closed) settles quietly. */
+  function enqueue(tabId, step) {
+    const next = (queue.get(tabId) ?? Promise.resolve())
+      .then(step)
+      .catch(() => {})
+      .finally(() => { if (queue.get(tabId) === next) queue.delete(tabId); });
+    queue.set(tabId, next);
+    return next;
   }
 
   return {
     /** Shows `want` = {icon: stem, title} on tab `tabId`; resolves when done. */
     paint(tabId, want) {
-      const next = (queue.get(tabId) ?? Promise.resolve())
-        .then(() => paintNow(tabId, want))
-        .catch(() => {}) // the tab closed meanwhile
-        .finally(() => { if (queue.get(tabId) === next) queue.delete(tabId); });
-      queue.set(tabId, next);
-      return next;
+      return enqueue(tabId, () => paintNow(tabId, want));
+    },
+    /**
+     * A document may have committed in tab `tabId`: the browser shows the
+     * defaults there now. Ordered after the paints already asked for, so one
+     * that reached the browser before the commit is not taken for shown.
+     */
+    reset(tabId) {
+      return enqueue(tabId, () => { shown.set(tabId, { ...DEFAULTS }); });
     },
     /** The tab closed: drop what we know of it. */
     forget(tabId) {
-      shownIcon.delete(tabId);
+      shown.delete(tabId);
     },
   };
 }

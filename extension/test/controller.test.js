@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createController } from '../lib/controller.js';
 import { createHostClient } from '../lib/host.js';
+import { createPainter } from '../lib/paint.js';
 import { STATE, STORAGE, MSG, RULE, ALL_RESOURCE_TYPES, RESPONSE_HEADER, HOST_REQUIRED_CAPABILITIES, CHANGES_NAV_MIN_MS } from '../lib/constants.js';
 import { D, SHOP_REL, NEWS_REL } from './fixtures.js';
 
@@ -22,7 +23,7 @@ const flush = () => new Promise((r) => setImmediate(r));
  * 'crash' for a host that exits); `log` records every browser and host call
  * in order, so tests can check what happened before what.
  */
-function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false, executeScript = undefined, fetch = undefined } = {}) {
+function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false, executeScript = undefined, fetch = undefined, painter = undefined } = {}) {
   const log = [];
   const clock = { now: 1_000_000 };
   const rules = { dynamic: [], session: [], enabledRulesets: ['signals'] };
@@ -89,8 +90,9 @@ function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko
       },
     },
     host: createHostClient({ send, sleep: async () => {} }),
-    painter: {
+    painter: painter ?? {
       paint: async (tabId, look) => { painted.set(tabId, look); },
+      reset: async () => {},
       forget: (tabId) => { painted.delete(tabId); },
     },
     fetch: fetch ?? (async () => { throw new Error('no network in unit tests'); }),
@@ -130,13 +132,24 @@ function matches(rule, { url, tabId, type, initiator }) {
 }
 
 const title = (f, tabId) => f.painted.get(tabId)?.title;
-const navigate = async (f, tabId, url, { advertisement = null, status = 200 } = {}) => {
+/** A top-level navigation as Chromium reports it: request, response, then the commit's tab updates (not for a 204). */
+const navigate = async (f, tabId, url, { advertisement = null, status = 200, onCommit = () => {} } = {}) => {
   f.openTabs.set(tabId, { id: tabId, url, status: 'loading', incognito: false });
   await f.c.onNavigationRequest({ tabId, type: 'main_frame', url });
   await f.c.onDocumentResponse({
     tabId, type: 'main_frame', url, statusCode: status,
     responseHeaders: advertisement ? [{ name: RESPONSE_HEADER, value: advertisement }] : [],
   }, RESPONSE_HEADER);
+  await f.settle();
+  if (status === 204) return;
+  onCommit();
+  const tab = f.openTabs.get(tabId);
+  const changedUrl = f.committed?.get(tabId) !== url;
+  (f.committed ??= new Map()).set(tabId, url);
+  await f.c.onTabUpdated(tabId, changedUrl ? { status: 'loading', url } : { status: 'loading' }, { ...tab });
+  await f.c.onTabUpdated(tabId, { title: 'A page' }, { ...tab });
+  tab.status = 'complete';
+  await f.c.onTabUpdated(tabId, { status: 'complete' }, { ...tab });
   await f.settle();
 };
 const agreedStore = () => ({ [STORAGE.RELATIONSHIPS]: { [SHOP]: { state: 'agreed', termsDigest: D(1), agreedDigest: D(2) } }, [STORAGE.GENERATION]: 1 });
@@ -167,6 +180,99 @@ test('a site without an agreement costs no host call and no rule update per navi
   assert.equal(f.hostCalls.length, calls, 'no host call');
   assert.equal(f.log.filter((l) => l.startsWith('dnr')).length, dnrUpdates, 'no rule update');
   assert.equal(title(f, 1), 'r-button: no dialog offered by 127.0.0.2:9000');
+});
+
+/**
+ * Chromium's action API as the painter meets it: per-tab values win over the
+ * defaults until a document commits in the tab (commit()), which drops them.
+ */
+function chromiumAction() {
+  const tabs = new Map();
+  const calls = [];
+  return {
+    calls,
+    commit(tabId) { tabs.delete(tabId); },
+    shown(tabId) { return { icon: 'off', title: 'r-button', ...tabs.get(tabId) }; },
+    async getTitle({ tabId }) { calls.push('getTitle'); return tabs.get(tabId)?.title ?? 'r-button'; },
+    async setTitle({ tabId, title }) { calls.push('setTitle'); tabs.set(tabId, { ...tabs.get(tabId), title }); },
+    async setIcon({ tabId, path }) { calls.push('setIcon'); tabs.set(tabId, { ...tabs.get(tabId), icon: path['16'].replace(/^\/icons\/|-16\.png$/g, '') }); },
+    take() { return calls.splice(0); },
+  };
+}
+
+test('a site with no relationship and no dialog: per navigation one title write after the commit, nothing read, stored or ruled', async () => {
+  const action = chromiumAction();
+  const f = fakeBrowser({ local: agreedStore(), painter: createPainter(action) });
+  await f.c.ready;
+  await f.settle();
+  const commit = () => action.commit(1);
+  await navigate(f, 1, `${OTHER}/first`, { onCommit: commit });
+  action.take();
+  const before = { host: f.hostCalls.length, log: f.log.length };
+  for (let i = 0; i < 3; i++) {
+    await navigate(f, 1, `${OTHER}/page${i}`, { onCommit: commit });
+    assert.deepEqual(action.take(), ['setTitle'], `navigation ${i}: the title only, once, after the commit`);
+    assert.deepEqual(action.shown(1), { icon: 'off', title: 'r-button: no dialog offered by 127.0.0.2:9000' });
+  }
+  assert.equal(f.hostCalls.length, before.host, 'no host call');
+  assert.deepEqual(f.log.slice(before.log), [], 'no storage write, no rule update');
+
+  // The agreed shop lights the button; leaving it puts the plain state back.
+  await navigate(f, 1, `${SHOP}/`, { advertisement: ADV, onCommit: commit });
+  assert.deepEqual(action.shown(1), { icon: 'on', title: 'r-button: relationship with 127.0.0.1:8441' });
+  action.take();
+  await navigate(f, 1, `${OTHER}/back`, { onCommit: commit });
+  assert.deepEqual(action.take(), ['setTitle'], 'the commit already put the default icon back');
+  assert.deepEqual(action.shown(1), { icon: 'off', title: 'r-button: no dialog offered by 127.0.0.2:9000' });
+
+  // A reload commits without a URL change; a 204 commits nothing and leaves the button as it is.
+  await navigate(f, 1, `${OTHER}/back`, { onCommit: commit });
+  assert.deepEqual(action.shown(1), { icon: 'off', title: 'r-button: no dialog offered by 127.0.0.2:9000' });
+  action.take();
+  await navigate(f, 1, `${SHOP}/download`, { status: 204, advertisement: ADV });
+  assert.deepEqual(action.take(), [], 'nothing painted for a response that commits nothing');
+  assert.deepEqual(action.shown(1), { icon: 'off', title: 'r-button: no dialog offered by 127.0.0.2:9000' });
+});
+
+test('a response observed after its commit paints at once', async () => {
+  const action = chromiumAction();
+  const f = fakeBrowser({ local: agreedStore(), painter: createPainter(action) });
+  await f.c.ready;
+  await f.settle();
+  const url = `${SHOP}/late`;
+  f.openTabs.set(2, { id: 2, url, status: 'loading', incognito: false });
+  await f.c.onNavigationRequest({ tabId: 2, type: 'main_frame', url });
+  action.commit(2);
+  await f.c.onTabUpdated(2, { status: 'loading', url }, { id: 2, url, status: 'loading' });
+  await f.c.onDocumentResponse({ tabId: 2, type: 'main_frame', url, statusCode: 200, responseHeaders: [{ name: RESPONSE_HEADER, value: ADV }] }, RESPONSE_HEADER);
+  await f.settle();
+  assert.deepEqual(action.shown(2), { icon: 'on', title: 'r-button: relationship with 127.0.0.1:8441' });
+  assert.ok(!action.calls.includes('getTitle'));
+});
+
+test('storage.session keeps only tabs a restarted worker could not work out again', async () => {
+  const f = fakeBrowser({ local: agreedStore() });
+  await f.c.ready;
+  await f.settle();
+  await navigate(f, 1, `${OTHER}/`);
+  await navigate(f, 2, `${SHOP}/`, { advertisement: ADV });
+  const kept = f.store.session;
+  assert.deepEqual(Object.keys(kept[STORAGE.TABS]), ['2'], 'the plain tab is not kept');
+  assert.deepEqual(kept[STORAGE.TOP], { 2: SHOP }, 'only agreed or paused top-level origins');
+  const writes = f.log.filter((l) => l.startsWith('storage.session.set')).length;
+  await navigate(f, 1, `${OTHER}/again`);
+  assert.equal(f.log.filter((l) => l.startsWith('storage.session.set')).length, writes, 'nothing changed: no write');
+
+  // A restarted worker works the plain tab out again from the open tabs.
+  f.openTabs.get(1).status = 'complete';
+  f.openTabs.get(2).status = 'complete';
+  const g = fakeBrowser({ local: agreedStore(), session: structuredClone(kept), tabs: [...f.openTabs.values()] });
+  await g.c.ready;
+  await g.settle();
+  assert.equal(g.c.state.tabs[1].state, STATE.NO_DIALOG);
+  assert.equal(g.c.state.tabs[2].state, STATE.AGREED);
+  assert.equal(g.c.state.top[1], OTHER);
+  assert.equal(g.dntd({ url: `${SHOP}/img.png`, tabId: 2, initiator: SHOP }), AGREED, 'the agreed tab keeps its digest');
 });
 
 test('agreed only while the agreed site is the top-level site; leaving it drops the tab before the response', async () => {

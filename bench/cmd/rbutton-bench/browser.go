@@ -421,7 +421,7 @@ func headersOnlyExtension(dir, script string, painter bool) (string, error) {
 		// the constants it reads), so D − C is what painting costs as r-button
 		// does it, whatever lib/paint.js does today.
 		ext := filepath.Dir(filepath.Dir(script))
-		files := []string{"lib/paint.js", "lib/constants.js"}
+		files := []string{"lib/paint.js", "lib/constants.js", "lib/origin.js"}
 		for _, stem := range []string{"on", "off"} {
 			files = append(files, "icons/"+stem+"-16.png", "icons/"+stem+"-32.png")
 		}
@@ -445,7 +445,11 @@ const paint = (tabId) => painter.paint(tabId, { icon: 'on', title: 'r-button: re
 chrome.webRequest.onHeadersReceived.addListener((d) => {
   if (d.tabId >= 0) paint(d.tabId);
 }, { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] }, ['responseHeaders']);
-chrome.tabs.onUpdated.addListener((tabId, changeInfo) => { if (changeInfo.url || changeInfo.status) paint(tabId); });
+chrome.tabs.onUpdated.addListener((tabId, changeInfo) => {
+  // As lib/controller.js tells its painter: a commit reset the tab's button.
+  if (changeInfo.status === 'loading' || changeInfo.url) painter.reset?.(tabId);
+  if (changeInfo.url || changeInfo.status) paint(tabId);
+});
 `
 		if err := os.WriteFile(filepath.Join(dir, "background.js"), []byte(worker), 0o644); err != nil {
 			return "", err
