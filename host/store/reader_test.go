@@ -326,12 +326,17 @@ func TestConcurrentReadsShareTheHandle(t *testing.T) {
 // Here a writer holds the lock over a torn file and mends it before letting
 // go: every kind of open must wait and then find the file good.
 func TestCheckWaitsForTheWriter(t *testing.T) {
+	if !keepMapped {
+		t.Skip("the check runs before bbolt's own lock on this platform")
+	}
 	t.Parallel()
 	_, torn := freelistNotAFreelist(t)
 	for name, op := range map[string]func(*DB) error{
-		"view":   func(db *DB) error { return readDefaults(db) },
-		"update": func(db *DB) error { return db.Update(func(tx *Tx) error { return tx.PutBackoff("https://a.example", Backoff{}) }) },
-		"check":  func(db *DB) error { _, err := db.Check(); return err },
+		"view": func(db *DB) error { return readDefaults(db) },
+		"update": func(db *DB) error {
+			return db.Update(func(tx *Tx) error { return tx.PutBackoff("https://a.example", Backoff{}) })
+		},
+		"check": func(db *DB) error { _, err := db.Check(); return err },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
