@@ -40,11 +40,11 @@ var readers struct {
 type reader struct {
 	mu     sync.Mutex
 	db     *bolt.DB
-	file   *os.File // bbolt's descriptor
-	fd     uintptr  // file.Fd(), taken once: each call of Fd costs two fcntl
-	size   int64    // the file's size when bbolt mapped it
-	users  int      // reads in progress; the shared lock is held while > 0
-	broken bool     // a read found damage: close, do not keep
+	file   *os.File    // bbolt's descriptor
+	fd     uintptr     // file.Fd(), taken once: each call of Fd costs two fcntl
+	opened os.FileInfo // the file as bbolt mapped it (identity and size)
+	users  int         // reads in progress; the shared lock is held while > 0
+	broken bool        // a read found damage: close, do not keep
 	idle   *time.Timer
 }
 
@@ -108,17 +108,18 @@ func (d *DB) acquireReader() (*reader, error) {
 			db.Close()
 			continue
 		}
-		r.db, r.file, r.fd, r.size, r.users = db, file, file.Fd(), fi.Size(), 1
+		r.db, r.file, r.fd, r.opened, r.users = db, file, file.Fd(), fi, 1
 		return r, nil
 	}
 	return nil, &Error{Path: d.Path, Err: ErrBusy}
 }
 
 // current reports whether the path still names r's file at the size it was
-// mapped with, and the file's information.
+// mapped with, and the file's information. One stat of the path: the
+// descriptor's identity was taken when it was opened.
 func (r *reader) current(path string) (os.FileInfo, bool) {
-	fi, ok := sameFileInfo(r.file, path)
-	return fi, ok && fi.Size() == r.size
+	fi, err := os.Stat(path)
+	return fi, err == nil && os.SameFile(fi, r.opened) && fi.Size() == r.opened.Size()
 }
 
 // release ends one read. The last one lets the lock go and keeps the handle
@@ -164,7 +165,7 @@ func (r *reader) close() {
 	if r.db != nil {
 		r.db.Close()
 	}
-	r.db, r.file, r.fd, r.size, r.broken = nil, nil, 0, 0, false
+	r.db, r.file, r.fd, r.opened, r.broken = nil, nil, 0, nil, false
 }
 
 // discard drops a handle a read found damage through. Its lock goes at
@@ -174,7 +175,7 @@ func (r *reader) close() {
 func (r *reader) discard() {
 	unlockFile(r.fd)
 	db := r.db
-	r.db, r.file, r.fd, r.size, r.broken = nil, nil, 0, 0, false
+	r.db, r.file, r.fd, r.opened, r.broken = nil, nil, 0, nil, false
 	if db != nil {
 		go db.Close()
 	}

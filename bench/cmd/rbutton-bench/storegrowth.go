@@ -256,8 +256,8 @@ func storeGrowth(ctx context.Context, c *config, rep *report) error {
 		}
 		noGC := s.lookups
 		rep.note(3, "The p99 aim is missed, but not because of growth: the p99 at %s is %s, at %s %s (%s). The tail is "+
-			"about the same at every size; what is left is the cost of every single operation: seven system calls per "+
-			"read (stat, flock, fstat, three reads of header pages, unlock), which on this shared machine now and then "+
+			"about the same at every size; what is left is the cost of every single operation: six system calls per "+
+			"read (stat, flock, three reads of header pages, unlock), which on this shared machine now and then "+
 			"stall, and the garbage each look-up leaves. For the collector's share: "+
 			"%s look-ups on the %s file with the collector off have p50 %s, p99 %s.", base.label(), fmtDur(base99),
 			last.label(), fmtDur(l99), fmtRatio(ratiosOf(last.p99, base.p99)),
