@@ -81,11 +81,8 @@ func ReadFrame(r io.Reader) ([]byte, error) {
 
 // Encode returns body with its header, or an error wrapping ErrOutTooLarge.
 func Encode(body []byte) ([]byte, error) {
-	if len(body) == 0 {
-		return nil, &FrameError{Err: ErrEmpty}
-	}
-	if len(body) > MaxMessage {
-		return nil, &FrameError{Length: uint32(min(len(body), 1<<32-1)), Err: ErrOutTooLarge}
+	if err := checkOut(body); err != nil {
+		return nil, err
 	}
 	out := make([]byte, 4+len(body))
 	binary.NativeEndian.PutUint32(out, uint32(len(body)))
@@ -93,12 +90,29 @@ func Encode(body []byte) ([]byte, error) {
 	return out, nil
 }
 
+// checkOut refuses a body that cannot be sent as one frame.
+func checkOut(body []byte) error {
+	if len(body) == 0 {
+		return &FrameError{Err: ErrEmpty}
+	}
+	if len(body) > MaxMessage {
+		return &FrameError{Length: uint32(min(len(body), 1<<32-1)), Err: ErrOutTooLarge}
+	}
+	return nil
+}
+
 // Writer writes whole frames, one Write call per frame, safe for
 // concurrent use so replies never interleave.
 type Writer struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte // the frame being written, reused for the next one
 }
+
+// keepBuf is the largest frame buffer a Writer keeps for the next frame:
+// replies are mostly a few KiB, and one large reply should not hold its
+// memory for the life of the process.
+const keepBuf = 64 << 10
 
 // NewWriter returns a Writer writing to w.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
@@ -106,12 +120,16 @@ func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 // WriteFrame writes body as one frame. Bodies over MaxMessage are refused
 // with an error wrapping ErrOutTooLarge and nothing is written.
 func (w *Writer) WriteFrame(body []byte) error {
-	frame, err := Encode(body)
-	if err != nil {
+	if err := checkOut(body); err != nil {
 		return err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, err = w.w.Write(frame)
+	w.buf = binary.NativeEndian.AppendUint32(w.buf[:0], uint32(len(body)))
+	w.buf = append(w.buf, body...)
+	_, err := w.w.Write(w.buf)
+	if cap(w.buf) > keepBuf {
+		w.buf = nil
+	}
 	return err
 }
