@@ -23,6 +23,7 @@ func init() {
 	handlers[proto.TypeProfileSet] = (*Agent).profileSet
 	handlers[proto.TypeProfileShare] = (*Agent).profileShare
 	handlers[proto.TypeProfilePush] = (*Agent).profilePush
+	handlers[proto.TypeProfileDefault] = (*Agent).profileDefault
 	networked[proto.TypeProfileShare] = true
 	networked[proto.TypeProfilePush] = true
 }

@@ -34,6 +34,56 @@ type ProfileView struct {
 	Sites []ShareView `json:"sites"`
 	// Pending counts sites owed an update.
 	Pending int `json:"pending"`
+	// OnAgree is what a site is given when an agreement with it is made
+	// (OnAgreeAsk, OnAgreeEmail, OnAgreeAllowed), and OnAgreeWords says
+	// so for the user.
+	OnAgree      string `json:"onAgree"`
+	OnAgreeWords string `json:"onAgreeWords"`
+}
+
+// What a site is given when an agreement with it is made: the user's
+// default, set in the options page or with `rbutton profile default`.
+const (
+	OnAgreeAsk     = "ask"     // nothing; the user gives details per site
+	OnAgreeEmail   = "email"   // the e-mail address, if the agreement allows it
+	OnAgreeAllowed = "allowed" // every detail the agreement allows
+)
+
+// OnAgreeChoices lists the defaults in the order they are offered.
+var OnAgreeChoices = []string{OnAgreeAsk, OnAgreeEmail, OnAgreeAllowed}
+
+// onAgree reads a stored default; anything unknown is OnAgreeAsk.
+func onAgree(p *store.Profile) string {
+	if p != nil && slices.Contains(OnAgreeChoices, p.OnAgree) {
+		return p.OnAgree
+	}
+	return OnAgreeAsk
+}
+
+// OnAgreeWords says what a default does.
+func OnAgreeWords(v string) string {
+	switch v {
+	case OnAgreeEmail:
+		return "When you agree with a site whose agreement allows it to hold your e-mail address, it is given your e-mail address. Nothing else is given unless you give it."
+	case OnAgreeAllowed:
+		return "When you agree with a site, it is given every one of your details its agreement allows it to hold."
+	default:
+		return "When you agree with a site, it is given none of your details; you give them per site, from the site's popup or with 'rbutton profile share'."
+	}
+}
+
+// onAgreeFields returns the details a default gives under allowed.
+func onAgreeFields(v string, allowed []string, d policy.Details) []string {
+	var out []string
+	for _, f := range allowed {
+		if d.Get(f) == "" {
+			continue
+		}
+		if v == OnAgreeAllowed || v == OnAgreeEmail && f == policy.DetailEmail {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // ShareView is what one site holds of the user's details.
@@ -98,11 +148,13 @@ func profileView(tx *store.Tx) (ProfileView, error) {
 	if err != nil {
 		return out, err
 	}
-	if p != nil {
+	if p != nil && !p.Updated.IsZero() {
 		out.Details = p.Details
 		u := p.Updated
 		out.Updated = &u
 	}
+	out.OnAgree = onAgree(p)
+	out.OnAgreeWords = OnAgreeWords(out.OnAgree)
 	shares, err := tx.Shares()
 	if err != nil {
 		return out, err
@@ -167,7 +219,11 @@ func SetProfile(db *store.DB, d policy.Details, now time.Time) (ProfileView, err
 	now = now.UTC().Truncate(time.Second)
 	var out ProfileView
 	err := db.Update(func(tx *store.Tx) error {
-		if err := tx.PutProfile(store.Profile{Details: d, Updated: now}); err != nil {
+		prev, err := tx.Profile()
+		if err != nil {
+			return err
+		}
+		if err := tx.PutProfile(store.Profile{Details: d, Updated: now, OnAgree: onAgree(prev)}); err != nil {
 			return err
 		}
 		shares, err := tx.Shares()
@@ -229,6 +285,111 @@ func sameDetails(a, b policy.Details) bool {
 	return true
 }
 
+func (a *Agent) profileDefault(_ context.Context, raw json.RawMessage) (any, error) {
+	p, err := decode[proto.ProfileDefaultParams](raw)
+	if err != nil {
+		return nil, err
+	}
+	var out ProfileView
+	err = a.DB.Update(func(tx *store.Tx) error {
+		prof, err := tx.Profile()
+		if err != nil {
+			return err
+		}
+		if prof == nil {
+			prof = &store.Profile{}
+		}
+		prof.OnAgree = p.OnAgree
+		if err := tx.PutProfile(*prof); err != nil {
+			return err
+		}
+		out, err = profileView(tx)
+		return err
+	})
+	return out, err
+}
+
+// onAgreeTimeout bounds the request that gives a site the user's default
+// details right after the agreement: a slow site leaves them owed instead.
+const onAgreeTimeout = 5 * time.Second
+
+// shareOnAgree gives site what the user's default says, just after an
+// agreement with it is made, unless the site already holds a detail. A site
+// that cannot be reached is owed the details (retried with backoff, like any
+// update); the negotiation never fails for it.
+func (a *Agent) shareOnAgree(ctx context.Context, site string) {
+	var prof *store.Profile
+	var sh *store.Share
+	err := a.DB.View(func(tx *store.Tx) error {
+		var err error
+		if prof, err = tx.Profile(); err != nil {
+			return err
+		}
+		sh, err = tx.Share(site)
+		return err
+	})
+	if err != nil || prof == nil || onAgree(prof) == OnAgreeAsk || sh != nil && len(sh.Since) > 0 {
+		return
+	}
+	rel, priv, err := a.agreed(site)
+	if err != nil || rel.SiteTerms.Endpoints.Details == "" {
+		return
+	}
+	fields := onAgreeFields(onAgree(prof), policy.AllowedDetails(rel.Record.Agreement.Terms), prof.Details)
+	if len(fields) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, onAgreeTimeout)
+	defer cancel()
+	_, err = a.give(ctx, site, rel, priv, prof.Details.Only(fields), fields, " (your default when agreeing)")
+	if err == nil {
+		return
+	}
+	if serr := a.oweGiven(site, rel.Record.ID, prof.Details.Only(fields), fields, err); serr != nil {
+		a.Log.Warn().Err(serr).Str("site", site).Msg("recording details owed after agreeing")
+	}
+}
+
+// oweGiven records details the user gave a site that could not be sent:
+// unless the site refused them, it holds them from now on as far as the
+// user is concerned, and is owed them, retried with backoff.
+func (a *Agent) oweGiven(site, record string, send policy.Details, fields []string, sendErr error) error {
+	now := a.now().Truncate(time.Second)
+	if refusal(sendErr) {
+		// Refused: the site does not hold them, and is not asked again.
+		ne := toProto(sendErr)
+		return a.DB.Update(func(tx *store.Tx) error {
+			_, err := tx.AppendEvent(site, policy.Event{Type: policy.EventDetailsFailed, Time: now, Agreement: record,
+				Detail: truncate("giving "+joinFields(fields)+" refused: "+ne.Message, 1000)})
+			return err
+		})
+	}
+	pending := store.Pending{Details: send, Since: now, Next: now}
+	err := a.DB.Update(func(tx *store.Tx) error {
+		sh, err := tx.Share(site)
+		if err != nil {
+			return err
+		}
+		if sh == nil {
+			sh = &store.Share{}
+		}
+		if sh.Since == nil {
+			sh.Since = map[string]time.Time{}
+		}
+		for _, f := range fields {
+			if _, ok := sh.Since[f]; !ok {
+				sh.Since[f] = now
+			}
+		}
+		sh.Pending = &pending
+		return tx.PutShare(site, *sh)
+	})
+	if err != nil {
+		return err
+	}
+	return a.storeOutcomes([]pushDone{{job: pushJob{site: site, record: record, pending: pending}, err: sendErr}}, &PushResult{})
+}
+
 func (a *Agent) profileShare(ctx context.Context, raw json.RawMessage) (any, error) {
 	p, err := decode[proto.ProfileShareParams](raw)
 	if err != nil {
@@ -251,7 +412,7 @@ func (a *Agent) profileShare(ctx context.Context, raw json.RawMessage) (any, err
 	if err := a.DB.View(func(tx *store.Tx) error { prof, err = tx.Profile(); return err }); err != nil {
 		return nil, err
 	}
-	if prof == nil {
+	if prof == nil || prof.Updated.IsZero() {
 		return nil, proto.Errorf(proto.CodeInvalidDetails, "you have not entered your details yet")
 	}
 	if rel.SiteTerms.Endpoints.Details == "" {
@@ -278,13 +439,18 @@ func (a *Agent) profileShare(ctx context.Context, raw json.RawMessage) (any, err
 			return nil, proto.Errorf(proto.CodeInvalidDetails, "%s: not in your details", f)
 		}
 	}
-	send := prof.Details.Only(fields)
+	return a.give(ctx, site, rel, priv, prof.Details.Only(fields), fields, "")
+}
+
+// give sends site the details the user gives it (send, holding fields) and
+// records that it holds them. how is added to the history event.
+func (a *Agent) give(ctx context.Context, site string, rel *store.Relationship, priv ed25519.PrivateKey, send policy.Details, fields []string, how string) (ShareView, error) {
 	if err := a.Client.Details(ctx, site, rel.SiteTerms.Endpoints.Details, rel.Record.ID, send, priv); err != nil {
-		return nil, err
+		return ShareView{}, err
 	}
 	now := a.now().Truncate(time.Second)
 	var out ShareView
-	err = a.DB.Update(func(tx *store.Tx) error {
+	err := a.DB.Update(func(tx *store.Tx) error {
 		sh, err := tx.Share(site)
 		if err != nil {
 			return err
@@ -307,9 +473,9 @@ func (a *Agent) profileShare(ctx context.Context, raw json.RawMessage) (any, err
 		if sh.Pending != nil && sameDetails(sh.Pending.Details.Only(fields), send) {
 			sh.Pending = nil
 		}
-		detail := "gave " + joinFields(fields)
+		detail := "gave " + joinFields(fields) + how
 		if len(added) == 0 {
-			detail = "gave again " + joinFields(fields)
+			detail = "gave again " + joinFields(fields) + how
 		}
 		if _, err := tx.AppendEvent(site, policy.Event{Type: policy.EventDetailsShared, Time: now, Agreement: rel.Record.ID, Detail: detail}); err != nil {
 			return err
@@ -418,6 +584,9 @@ type PushOptions struct {
 	Concurrency int
 	// All also retries sites whose retry time has not come.
 	All bool
+	// Max, if positive, sends at most Max updates (those due longest);
+	// the rest wait for the next push.
+	Max int
 	// Progress, if set, is called after each batch of outcomes is stored.
 	Progress func(PushProgress)
 }
@@ -425,6 +594,41 @@ type PushOptions struct {
 // PushParams is profile.push's params.
 type PushParams struct {
 	All bool `json:"all,omitempty"`
+}
+
+// Retries alongside other calls: a call that contacts sites anyway (see
+// resendsEnds) also sends at most retryAlongside of the updates whose
+// retry time has come, each within retryAlongsideTimeout, so an update a
+// site could not take is delivered without the user asking again.
+const (
+	retryAlongside        = DefaultPushConcurrency
+	retryAlongsideTimeout = 5 * time.Second
+)
+
+// RetryDueUpdates sends the detail updates whose retry time has come (at
+// most retryAlongside) and stores the outcomes; store errors are logged.
+func (a *Agent) RetryDueUpdates(ctx context.Context) *PushResult {
+	ctx, cancel := context.WithTimeout(ctx, retryAlongsideTimeout)
+	defer cancel()
+	res, err := a.Push(ctx, PushOptions{Max: retryAlongside})
+	if err != nil && res == nil {
+		a.Log.Warn().Err(err).Msg("retrying the detail updates owed to sites")
+	}
+	return res
+}
+
+// detailsDue reports whether an update owed to a site is due for sending.
+func detailsDue(tx *store.Tx, now time.Time) (bool, error) {
+	shares, err := tx.Shares()
+	if err != nil {
+		return false, err
+	}
+	for _, sh := range shares {
+		if sh.Pending != nil && !now.Before(sh.Pending.Next) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (a *Agent) profilePush(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -497,6 +701,16 @@ func (a *Agent) Push(ctx context.Context, opts PushOptions) (*PushResult, error)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if opts.Max > 0 && len(jobs) > opts.Max {
+		slices.SortFunc(jobs, func(x, y pushJob) int { return x.pending.Next.Compare(y.pending.Next) })
+		for _, j := range jobs[opts.Max:] {
+			next := j.pending.Next
+			res.Sites = append(res.Sites, PushOutcome{Site: j.site, Outcome: PushWaiting, Fields: j.pending.Details.Fields(), Next: &next,
+				Error: &proto.Error{Code: "", Message: j.pending.LastError}})
+			res.Waiting++
+		}
+		jobs = jobs[:opts.Max]
 	}
 	if len(skipped) > 0 {
 		if err := a.DB.Update(func(tx *store.Tx) error {

@@ -247,6 +247,10 @@ func (a *Agent) negotiate(ctx context.Context, raw json.RawMessage) (any, error)
 			return nil, err
 		}
 	}
+	if out.Record != nil && rel.State == store.StateAgreed {
+		// A new agreement: the user's default may give the site details.
+		a.shareOnAgree(ctx, site)
+	}
 	return rel, nil
 }
 

@@ -59,6 +59,9 @@ const (
 	TypeProfileSet   = "profile.set"
 	TypeProfileShare = "profile.share"
 	TypeProfilePush  = "profile.push"
+	// TypeProfileDefault sets what a site is given when an agreement with
+	// it is made (the options page's default; profile.get reports it).
+	TypeProfileDefault = "profile.default"
 )
 
 // Types lists every message type, in the order hello reports them.
@@ -69,6 +72,7 @@ var Types = []string{
 	TypeDataAccept, TypeExport, TypeChanges, TypeSiteView, TypeSiteCheck, TypeMyTermsProffer,
 	TypeDataGet, TypeRecordsGet, TypeProfileGet, TypeProfileSet, TypeProfileShare, TypeProfilePush,
 	TypeComplianceReport,
+	TypeProfileDefault,
 }
 
 // Error codes. Stable: add new ones, never rename (PROTOCOL.md, section 20,
@@ -308,6 +312,11 @@ type (
 	// strictly by policy.ParseDetails.
 	ProfileSetParams struct {
 		Details json.RawMessage `json:"details" validate:"required"`
+	}
+	// ProfileDefaultParams is for profile.default: what to give a site
+	// when an agreement with it is made.
+	ProfileDefaultParams struct {
+		OnAgree string `json:"onAgree" validate:"required,oneof=ask email allowed"`
 	}
 	// ProfileShareParams is for profile.share: the details to give the
 	// site (detail names); empty means every detail its agreement allows.

@@ -59,6 +59,10 @@ type Profile struct {
 	V       int            `json:"v"`
 	Details policy.Details `json:"details"`
 	Updated time.Time      `json:"updated"`
+	// OnAgree is what to give a site when an agreement with it is made:
+	// "ask" (or empty: nothing until the user gives it), "email", or
+	// "allowed" (every detail the agreement allows). See agent.OnAgreeWords.
+	OnAgree string `json:"onAgree,omitempty"`
 }
 
 // Share is what one site holds of the user's details and what it is owed.

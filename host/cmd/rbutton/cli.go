@@ -41,6 +41,7 @@ const usage = `Usage:
     rbutton profile [show [--json]]
     rbutton profile set [--no-push] FIELD=VALUE... | --file FILE
     rbutton profile share [--json] SITE [FIELD...]
+    rbutton profile default [--json] [ask | email | allowed]
     rbutton profile push [--all]
     rbutton export [--format rbutton|27560] > FILE
     rbutton import FILE

@@ -307,6 +307,30 @@ func cmdProfile(args []string) int {
 			return 0
 		}
 		fmt.Printf("%s now holds: %s\n", v.Site, holdsWords(v.Holds))
+	case "default":
+		if fs.NArg() > 1 {
+			errorf("profile default: takes at most one of %s", strings.Join(agent.OnAgreeChoices, ", "))
+			return 2
+		}
+		var v agent.ProfileView
+		if fs.NArg() == 0 {
+			if err := call(proto.TypeProfileGet, struct{}{}, &v); err != nil {
+				return exitErr(err)
+			}
+		} else {
+			if !slices.Contains(agent.OnAgreeChoices, fs.Arg(0)) {
+				errorf("profile default: unknown choice %q (want %s)", fs.Arg(0), strings.Join(agent.OnAgreeChoices, ", "))
+				return 2
+			}
+			if err := call(proto.TypeProfileDefault, proto.ProfileDefaultParams{OnAgree: fs.Arg(0)}, &v); err != nil {
+				return exitErr(err)
+			}
+		}
+		if *asJSON {
+			printJSON(map[string]string{"onAgree": v.OnAgree, "onAgreeWords": v.OnAgreeWords})
+			return 0
+		}
+		fmt.Printf("when agreeing: %s\n%s\n", v.OnAgree, v.OnAgreeWords)
 	case "push":
 		if fs.NArg() != 0 {
 			errorf("profile push: takes no arguments")
@@ -314,7 +338,7 @@ func cmdProfile(args []string) int {
 		}
 		return push(*all)
 	default:
-		errorf("profile: unknown subcommand %q (want show, set, share or push)", sub)
+		errorf("profile: unknown subcommand %q (want show, set, share, default or push)", sub)
 		return 2
 	}
 	return 0
@@ -377,6 +401,7 @@ func showProfile(v agent.ProfileView) {
 			fmt.Printf("%-12s %s\n", f+":", strings.ReplaceAll(val, "\n", "\n             "))
 		}
 	}
+	fmt.Printf("when agreeing: %s (%s)\n", v.OnAgree, v.OnAgreeWords)
 	for _, s := range v.Sites {
 		line := fmt.Sprintf("%s holds %s", s.Site, holdsWords(s.Holds))
 		if len(s.Allowed) > 0 {
