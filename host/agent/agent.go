@@ -92,11 +92,13 @@ func (a *Agent) Handle(ctx context.Context, req proto.Request) (result any, err 
 	}()
 	if resendsEnds[req.Type] {
 		// A call that contacts sites anyway also sends the end requests a
-		// killed host still owes (see owedEnds), alongside.
+		// killed host still owes (see owedEnds), and the detail updates
+		// whose retry time has come, alongside.
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			a.ResendPendingEnds(ctx)
+			a.RetryDueUpdates(ctx)
 		}()
 		defer func() { <-done }()
 	}

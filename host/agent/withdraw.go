@@ -358,6 +358,9 @@ func (a *Agent) Forget(ctx context.Context, site string) (*Withdrawn, bool, erro
 type ChangesResult struct {
 	Generation    uint64     `json:"generation"`
 	Relationships *[]Summary `json:"relationships"`
+	// DetailsDue says that a detail update owed to a site is due for
+	// sending: the extension's periodic check then calls profile.push.
+	DetailsDue bool `json:"detailsDue"`
 }
 
 func (a *Agent) changes(_ context.Context, raw json.RawMessage) (any, error) {
@@ -368,6 +371,10 @@ func (a *Agent) changes(_ context.Context, raw json.RawMessage) (any, error) {
 	var res ChangesResult
 	err = a.DB.View(func(tx *store.Tx) error {
 		res.Generation = tx.Generation()
+		var err error
+		if res.DetailsDue, err = detailsDue(tx, a.now()); err != nil {
+			return err
+		}
 		if res.Generation == *p.Since {
 			return nil
 		}
