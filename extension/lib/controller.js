@@ -30,7 +30,7 @@ import { probePage, mytermsPath } from './honour.js';
 /** Host calls the options page may make directly through the worker. */
 const HOST_PASSTHROUGH = Object.freeze(['hello', 'terms.get', 'terms.set', 'relationship.list', 'relationship.get', 'exception.clear', 'export',
   // What I keep and my details (PROTOCOL.md 13.3, 20), for the popup and the options page.
-  'data.get', 'profile.get', 'profile.set', 'profile.share', 'profile.push']);
+  'data.get', 'profile.get', 'profile.set', 'profile.share', 'profile.push', 'profile.default']);
 /** Host calls after which what the browser signals may have changed (withdrawal): rules are refreshed before replying. */
 const WITHDRAWING_CALLS = new Set(['terms.set', 'exception.set', 'exception.clear']);
 
@@ -436,6 +436,8 @@ export function createController({
    * round trip; a call made while one is running starts another after it,
    * so a caller always sees a check that began after it asked.
    */
+  /** The last `changes` said a detail update owed to a site is due (PROTOCOL.md 20). */
+  let detailsDue = false;
   function syncChanges() {
     if (syncing) {
       syncAgain = true;
@@ -447,6 +449,7 @@ export function createController({
           syncAgain = false;
           const res = await host.call('changes', { since: mem.generation ?? 0 });
           lastSync = now();
+          detailsDue = res?.detailsDue === true;
           hostOk();
           const generation = Number.isInteger(res?.generation) ? res.generation : null;
           if (res?.relationships !== null && res?.relationships !== undefined) await relationshipsKnown(res.relationships, generation);
@@ -683,6 +686,8 @@ export function createController({
     // Nothing to withdraw when no agreement is signalled: spare the host.
     if (Object.keys(agreedDigests()).length === 0) return;
     await syncChanges();
+    // An update of my details that a site could not take is due again.
+    if (detailsDue) await host.call('profile.push', {}).catch(hostFailed);
   }
 
   // ----------------------------------------------------------------- views

@@ -431,6 +431,23 @@ test('changes made elsewhere (CLI, another browser): the alarm, a forget, a with
   assert.equal(f.hostCalls.length, calls);
 });
 
+test('the alarm sends the detail updates the host says are due (changes.detailsDue), and only then', async () => {
+  let due = false;
+  const f = fakeBrowser({ local: agreedStore(), handlers: {
+    changes: () => ({ generation: 1, relationships: null, detailsDue: due }),
+    'profile.push': () => { due = false; return { total: 1, delivered: 1 }; },
+  } });
+  await f.c.ready;
+  const pushes = () => f.hostCalls.filter((c) => c.type === 'profile.push').length;
+  await f.c.onAlarm();
+  assert.equal(pushes(), 0, 'nothing due: no push');
+  due = true;
+  await f.c.onAlarm();
+  assert.equal(pushes(), 1, 'due: one push');
+  await f.c.onAlarm();
+  assert.equal(pushes(), 1, 'delivered: no further push');
+});
+
 test('a host older than `changes`: "out of date", with what to run', async () => {
   const f = fakeBrowser({ local: agreedStore(), handlers: { changes: undefined } });
   await f.c.ready;
@@ -639,6 +656,15 @@ test('messages: only known calls pass through to the host; unknown messages are 
   assert.deepEqual(opts.paused, []);
   const retry = await f.c.onMessage({ type: MSG.RETRY_HOST });
   assert.equal(retry.host.ok, true);
+});
+
+test('messages: the options page sets the default when agreeing through the worker (profile.default), params as given', async () => {
+  let got = null;
+  const f = fakeBrowser({ handlers: { 'profile.default': (params) => { got = params; return { onAgree: params.onAgree, onAgreeWords: 'words' }; } } });
+  await f.c.ready;
+  const reply = await f.c.onMessage({ type: MSG.HOST, call: 'profile.default', params: { onAgree: 'email' } });
+  assert.deepEqual(reply, { ok: true, result: { onAgree: 'email', onAgreeWords: 'words' } });
+  assert.deepEqual(got, { onAgree: 'email' });
 });
 
 test('after my terms change (here or elsewhere), the next visit asks the host again; other visits do not', async () => {
