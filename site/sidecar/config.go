@@ -4,8 +4,8 @@
 // the DNT-D, Tk and Vary headers to the upstream's pages, and tells the
 // upstream on every request what the visitor agreed to in one request
 // header (AgreementHeader), an RFC 9651 Dictionary any language can read.
-// Two HTTP hooks let the application hand back the data it holds about a
-// relationship and hear when one ends.
+// HTTP hooks let the application hand back the data it holds about a
+// relationship, hear when one ends, and take the details a user gives it.
 //
 // It is configured by one TOML file (Load); site/README.md documents every
 // key with a complete example.
@@ -84,7 +84,7 @@ type StoreConfig struct {
 	DSN  string `toml:"dsn"`
 }
 
-// HooksConfig names the application's two hook URLs (site/README.md
+// HooksConfig names the application's hook URLs (site/README.md
 // documents what is sent and what is expected back).
 type HooksConfig struct {
 	// Items is POSTed to during every data return; it answers the items the
@@ -92,6 +92,10 @@ type HooksConfig struct {
 	Items string `toml:"items"`
 	// Ended is POSTed to after a relationship ends. "" means none.
 	Ended string `toml:"ended"`
+	// Details is POSTed to when a user gives or updates their details
+	// (PROTOCOL.md 13.3): the application's system (its CRM) takes them.
+	// Setting it advertises the details endpoint. "" means none.
+	Details string `toml:"details"`
 	// Timeout bounds each hook call; "" means 5s.
 	Timeout Duration `toml:"timeout"`
 }
@@ -245,7 +249,7 @@ func (c *Config) check() error {
 	default:
 		return fieldErr("store.kind", "%q is not \"memory\", \"bolt\" or \"postgres\"", c.Store.Kind)
 	}
-	for _, h := range []struct{ key, url string }{{"hooks.items", c.Hooks.Items}, {"hooks.ended", c.Hooks.Ended}} {
+	for _, h := range []struct{ key, url string }{{"hooks.items", c.Hooks.Items}, {"hooks.ended", c.Hooks.Ended}, {"hooks.details", c.Hooks.Details}} {
 		if h.url == "" {
 			continue
 		}

@@ -16,6 +16,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dunglas/httpsfv"
 	"github.com/rbutton/rbutton/policy"
@@ -64,7 +65,7 @@ func build(cfg *Config, store site.Store, log func(string)) (*Sidecar, error) {
 		return nil, &FieldError{"keyFile", err}
 	}
 	s := &Sidecar{cfg: cfg, header: cfg.AgreementHeader, log: log, protocol: map[string]bool{}, hidden: map[string]bool{}}
-	for _, h := range []string{cfg.Hooks.Items, cfg.Hooks.Ended} {
+	for _, h := range []string{cfg.Hooks.Items, cfg.Hooks.Ended, cfg.Hooks.Details} {
 		if u, err := url.Parse(h); err == nil && h != "" {
 			s.hidden[hiddenKey(u.Path)] = true
 		}
@@ -93,6 +94,9 @@ func build(cfg *Config, store site.Store, log func(string)) (*Sidecar, error) {
 	if cfg.Hooks.Ended != "" {
 		sc.Ended = s.endedHook
 	}
+	if cfg.Hooks.Details != "" {
+		sc.Details = s.detailsHook
+	}
 	v, err := site.New(sc)
 	if err != nil {
 		var ce *site.ConfigError
@@ -103,7 +107,7 @@ func build(cfg *Config, store site.Store, log func(string)) (*Sidecar, error) {
 	}
 	s.Vendor = v
 	doc, _, _ := v.Terms()
-	for _, p := range []string{policy.WellKnownPath, doc.Endpoints.Agreement, doc.Endpoints.DataReturn, doc.Endpoints.End} {
+	for _, p := range []string{policy.WellKnownPath, doc.Endpoints.Agreement, doc.Endpoints.DataReturn, doc.Endpoints.End, doc.Endpoints.Details} {
 		if p != "" {
 			s.protocol[p] = true
 		}
@@ -342,6 +346,55 @@ func (s *Sidecar) endedHook(rel site.Relationship, by string) {
 		return
 	}
 	s.logf("ended hook: told of record %s (ended by the %s)", shortID(rel.Record.Record.ID), by)
+}
+
+// HookDetails is what the details hook is sent: details a user gave the
+// site or updated.
+type HookDetails struct {
+	V int `json:"v"`
+	// Record is the agreement the details were sent under; Relationship
+	// the user's pairwise key, the same across renegotiations.
+	Record       string `json:"record"`
+	Relationship string `json:"relationship"`
+	// Details holds the complete current value of each detail sent;
+	// members absent were not sent, not cleared.
+	Details policy.Details `json:"details"`
+	// Sessions are the session ids linked to the relationship.
+	Sessions []string  `json:"sessions"`
+	Received time.Time `json:"received"`
+}
+
+// maxHookRefusal bounds how much of the application's refusal is passed on.
+const maxHookRefusal = 500
+
+// detailsHook hands a details update to the application. Any 2xx takes
+// it; any other answer refuses it, with the first line of the answer's body
+// as the reason the user's agent records; an application that cannot be
+// reached refuses it too (the user's agent records the refusal and does not
+// send the update again).
+func (s *Sidecar) detailsHook(u site.DetailsUpdate) error {
+	sessions := u.Sessions
+	if sessions == nil {
+		sessions = []string{}
+	}
+	resp, err := s.postHook(s.cfg.Hooks.Details, HookDetails{V: 1, Record: u.Record, Relationship: u.Relationship,
+		Details: u.Details, Sessions: sessions, Received: u.Received})
+	if err != nil {
+		s.logf("details hook: %v", err)
+		return errors.New("the site's system could not be reached")
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxHookRefusal))
+	if resp.StatusCode/100 != 2 {
+		reason, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
+		s.logf("details hook: %s answered %s", s.cfg.Hooks.Details, resp.Status)
+		if reason == "" || !utf8.ValidString(reason) {
+			reason = "its system answered " + resp.Status
+		}
+		return errors.New(reason)
+	}
+	s.logf("details hook: took %s for record %s", strings.Join(u.Details.Fields(), ", "), shortID(u.Record))
+	return nil
 }
 
 func (s *Sidecar) logf(format string, args ...any) {

@@ -37,6 +37,7 @@ type app struct {
 	views   map[string][]policy.DataItem // session → page views
 	ended   []sidecar.HookRelationship   // what the ended hook was told
 	asked   []sidecar.HookRelationship   // what the items hook was told
+	crm     []sidecar.HookDetails        // what the details hook took
 	headers map[string]http.Header       // path → request headers received
 }
 
@@ -65,6 +66,19 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, s := range rel.Sessions {
 			delete(a.views, s)
 		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case "/hooks/details":
+		var u sidecar.HookDetails
+		if err := json.NewDecoder(r.Body).Decode(&u); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		if strings.HasPrefix(u.Details.Email, "refuse") {
+			http.Error(w, "we take no addresses at that domain", http.StatusUnprocessableEntity)
+			return
+		}
+		a.crm = append(a.crm, u)
 		w.WriteHeader(http.StatusNoContent)
 		return
 	case "/data.json":
@@ -182,6 +196,7 @@ path = %q
 [hooks]
 items = %q
 ended = %q
+details = %q
 `
 
 // The real binary in front of a real upstream on loopback: the host's
@@ -209,7 +224,7 @@ func TestSidecarInFrontOfUpstream(t *testing.T) {
 	origin := "http://" + addr
 	config := filepath.Join(dir, "vendor.toml")
 	os.WriteFile(config, fmt.Appendf(nil, configTemplate, addr, origin, appURL, key, filepath.Join(dir, "vendor.db"),
-		appURL+"/hooks/items", appURL+"/hooks/ended"), 0o600)
+		appURL+"/hooks/items", appURL+"/hooks/ended", appURL+"/hooks/details"), 0o600)
 	p := startVendor(t, config)
 
 	// The agent negotiates through the sidecar.
@@ -292,7 +307,7 @@ func TestSidecarInFrontOfUpstream(t *testing.T) {
 	}
 
 	// The hooks are not reachable through the sidecar, however spelt.
-	for _, p := range []string{"/hooks/items", "/hooks/items/", "//hooks/./items", "/hooks/%69tems", "/HOOKS/ended"} {
+	for _, p := range []string{"/hooks/items", "/hooks/items/", "//hooks/./items", "/hooks/%69tems", "/HOOKS/ended", "/hooks/details"} {
 		resp, err := http.Post(origin+p, "application/json", strings.NewReader(`{"sessions":["`+session+`"]}`))
 		if err != nil {
 			t.Fatal(err)
@@ -303,8 +318,8 @@ func TestSidecarInFrontOfUpstream(t *testing.T) {
 		}
 	}
 	a.mu.Lock()
-	if len(a.asked) != 0 || len(a.ended) != 0 {
-		t.Errorf("a visitor reached the hooks: %+v %+v", a.asked, a.ended)
+	if len(a.asked) != 0 || len(a.ended) != 0 || len(a.crm) != 0 {
+		t.Errorf("a visitor reached the hooks: %+v %+v %+v", a.asked, a.ended, a.crm)
 	}
 	a.mu.Unlock()
 
@@ -338,6 +353,33 @@ func TestSidecarInFrontOfUpstream(t *testing.T) {
 	a.mu.Unlock()
 	if len(asked) != 1 || asked[0].Record != out.Record.ID || asked[0].Relationship != policy.EncodeKey(pub) || !slices.Equal(asked[0].Sessions, []string{session}) {
 		t.Errorf("items hook was told %+v", asked)
+	}
+
+	// The user gives their e-mail address: the details hook hands it to the
+	// application, with the session linked to the relationship; the
+	// application's refusal reaches the agent in words.
+	if doc.Endpoints.Details == "" {
+		t.Fatal("the terms document advertises no details endpoint")
+	}
+	if err := c.Details(ctx, origin, doc.Endpoints.Details, out.Record.ID, policy.Details{Email: "ada@example.org"}, priv); err != nil {
+		t.Fatalf("details: %v\n%s", err, p.log())
+	}
+	a.mu.Lock()
+	crm := a.crm
+	a.mu.Unlock()
+	if len(crm) != 1 || crm[0].Details.Email != "ada@example.org" || crm[0].Record != out.Record.ID ||
+		crm[0].Relationship != policy.EncodeKey(pub) || !slices.Equal(crm[0].Sessions, []string{session}) || crm[0].Received.IsZero() {
+		t.Fatalf("details hook was told %+v", crm)
+	}
+	err = c.Details(ctx, origin, doc.Endpoints.Details, out.Record.ID, policy.Details{Email: "refuse@example.org"}, priv)
+	if code := negotiate.SiteCode(err); code != policy.CodeInvalid || !strings.Contains(err.Error(), "we take no addresses at that domain") {
+		t.Fatalf("a refused update: %v (site code %q)", err, code)
+	}
+	// What the application took shows in the next data return.
+	if d, err := c.DataReturn(ctx, origin, doc, out.Record.ID, priv); err != nil || !slices.ContainsFunc(d.Items, func(it policy.DataItem) bool {
+		return it.Type == "details" && it.Data["email"] == "ada@example.org"
+	}) {
+		t.Errorf("data return after the details: %+v %v", d, err)
 	}
 
 	// The agent ends it; the application hears, with the session to forget.
