@@ -3,7 +3,9 @@
 // the shop what it holds: the helper keeps the answer, so the popup shows it
 // again after reopening and after restarting the browser. Then change the
 // address in the options page: the shop's own account page shows the new
-// one, and the history says the details were updated.
+// one, and the history says the details were updated. Last, the default
+// when agreeing: chosen in the options page, it gives a new agreement my
+// e-mail address without the button.
 
 import assert from 'node:assert/strict';
 import { scenario } from './lib/scenario.mjs';
@@ -78,4 +80,20 @@ scenario('my data and my details: kept data survives reopening and restarting; a
   popup = await browser.popup(tab);
   await popup.click('#details > summary');
   await popup.waitText(/My details updated/, { what: 'the popup history saying the details were updated' });
+
+  // The default when agreeing, chosen in the options page and kept by the
+  // helper (the command line sees it): a new agreement with the shop (after
+  // forgetting it; opening the options page tells the browser) gives it my
+  // e-mail address, with no button pressed.
+  await host.cli(['forget', origin]);
+  options = await browser.options();
+  await options.waitText(/When I agree with a site that may hold my contact details/, { what: 'the default when agreeing' });
+  await options.click('#on-agree-email');
+  await options.waitText(/Saved\. When you agree with a site whose agreement allows it to hold your e-mail address, it is given your e-mail address/, { what: 'the default saved and said in words' });
+  assert.equal((await host.json(['profile', 'default', '--json'])).onAgree, 'email', 'the helper keeps the default');
+  tab = await agreedTab(browser, host, origin);
+  await waitFor(async () => (await host.history(origin))?.events?.some((e) => e.type === 'details-shared' && /gave email \(your default when agreeing\)/.test(e.detail)),
+    { what: 'the new agreement giving the shop my e-mail address by default' });
+  popup = await browser.popup(tab);
+  await popup.waitText(/E-mail address since/, { what: 'the popup saying the shop holds the address' });
 });

@@ -1,7 +1,8 @@
 // The options page's "My details": the details the helper keeps once for
 // every site (profile.get/profile.set), and "update once, everywhere": saving
 // pushes the change to every site that holds a changed detail
-// (profile.push), showing how far it got and what will be retried.
+// (profile.push), showing how far it got and what will be retried; and what
+// a site is given when I agree with it (profile.default).
 
 import { MSG } from '../lib/constants.js';
 import { DETAILS, detailsFromForm, formFromDetails, pushSummary } from '../lib/mydata.js';
@@ -24,10 +25,28 @@ function showSites(profile) {
     s.lastRefusal ? ` — last update refused: ${s.lastRefusal}` : '')));
 }
 
+/** The default when agreeing (profile.default), as the helper keeps and words it. */
+function showOnAgree(profile) {
+  for (const input of document.querySelectorAll('input[name="on-agree"]')) input.checked = input.value === profile.onAgree;
+  $('on-agree-words').textContent = profile.onAgreeWords ?? '';
+}
+
+async function setOnAgree(ev) {
+  const onAgree = ev.target.value;
+  try {
+    const profile = await host('profile.default', { onAgree });
+    showOnAgree(profile);
+    $('on-agree-words').textContent = `Saved. ${profile.onAgreeWords}`;
+  } catch (err) {
+    $('on-agree-words').textContent = `Could not save your choice: ${err.message}`;
+  }
+}
+
 async function load() {
   try {
     const profile = await host('profile.get', {});
     fill(profile.details ?? {});
+    showOnAgree(profile);
     $('details-form').dataset.loaded = 'true';
     showSites(profile);
     if (profile.pending) {
@@ -64,4 +83,5 @@ async function save(ev) {
 }
 
 $('details-form').addEventListener('submit', save);
+for (const input of document.querySelectorAll('input[name="on-agree"]')) input.addEventListener('change', setOnAgree);
 load();
