@@ -123,6 +123,29 @@ func (d Details) Get(field string) string {
 	return ""
 }
 
+// Apply returns d updated as a details update (PROTOCOL.md 13.3) updates
+// what a site holds: each member upd holds replaces d's (preferences as a
+// whole); a member upd lacks was not sent, so d's is kept, not cleared.
+func (d Details) Apply(upd Details) Details {
+	out := d.Only(DetailFields) // a copy: the result shares no map with d
+	if upd.Name != "" {
+		out.Name = upd.Name
+	}
+	if upd.Email != "" {
+		out.Email = upd.Email
+	}
+	if upd.Address != "" {
+		out.Address = upd.Address
+	}
+	if upd.Phone != "" {
+		out.Phone = upd.Phone
+	}
+	if len(upd.Preferences) > 0 {
+		out.Preferences = upd.Only([]string{DetailPreferences}).Preferences
+	}
+	return out
+}
+
 // Only returns a copy of d holding only the named members.
 func (d Details) Only(fields []string) Details {
 	var out Details

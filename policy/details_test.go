@@ -89,3 +89,33 @@ func FuzzParseDetails(f *testing.F) {
 	f.Add([]byte(`{"address":"1 Main St\nTown","phone":"+1 555 0100"}`))
 	f.Fuzz(func(t *testing.T, b []byte) { roundTrip(t, b, ParseDetails) })
 }
+
+// An update replaces what it holds and keeps what it lacks; the result
+// shares nothing with either side.
+func TestDetailsApply(t *testing.T) {
+	held := Details{Name: "Ada", Email: "ada@example.org", Preferences: map[string]string{"language": "en", "size": "M"}}
+	for _, tc := range []struct {
+		name string
+		upd  Details
+		want Details
+	}{
+		{"nothing sent", Details{}, held},
+		{"one member", Details{Email: "ada@lovelace.example"},
+			Details{Name: "Ada", Email: "ada@lovelace.example", Preferences: map[string]string{"language": "en", "size": "M"}}},
+		{"preferences as a whole", Details{Preferences: map[string]string{"language": "fr"}},
+			Details{Name: "Ada", Email: "ada@example.org", Preferences: map[string]string{"language": "fr"}}},
+		{"new members", Details{Address: "1 Main St", Phone: "+44 20 7946 0000"},
+			Details{Name: "Ada", Email: "ada@example.org", Address: "1 Main St", Phone: "+44 20 7946 0000", Preferences: map[string]string{"language": "en", "size": "M"}}},
+	} {
+		got := held.Apply(tc.upd)
+		for _, f := range DetailFields {
+			if got.Get(f) != tc.want.Get(f) {
+				t.Errorf("%s: %s is %q, want %q", tc.name, f, got.Get(f), tc.want.Get(f))
+			}
+		}
+		got.Preferences["language"] = "changed"
+		if held.Preferences["language"] != "en" || tc.upd.Preferences != nil && tc.upd.Preferences["language"] == "changed" {
+			t.Fatalf("%s: the result shares its preferences", tc.name)
+		}
+	}
+}

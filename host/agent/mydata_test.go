@@ -60,7 +60,7 @@ func newRealVendor(t *testing.T, offers ...policy.Offer) *realVendor {
 				return rv.refuse
 			}
 			cur := rv.crm[u.Relationship]
-			rv.crm[u.Relationship] = merge(cur, u.Details, u.Details.Fields())
+			rv.crm[u.Relationship] = cur.Apply(u.Details)
 			return nil
 		},
 	})

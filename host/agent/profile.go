@@ -468,7 +468,7 @@ func (a *Agent) give(ctx context.Context, site string, rel *store.Relationship, 
 				added = append(added, f)
 			}
 		}
-		sh.Delivered = merge(sh.Delivered, send, fields)
+		sh.Delivered = sh.Delivered.Apply(send.Only(fields))
 		sh.DeliveredAt = now
 		if sh.Pending != nil && sameDetails(sh.Pending.Details.Only(fields), send) {
 			sh.Pending = nil
@@ -495,34 +495,6 @@ func orNothing(fs []string) string {
 		return "none of them"
 	}
 	return joinFields(fs)
-}
-
-// merge returns base with the named fields taken from upd.
-func merge(base, upd policy.Details, fields []string) policy.Details {
-	keep := []string{}
-	for _, f := range policy.DetailFields {
-		if !slices.Contains(fields, f) {
-			keep = append(keep, f)
-		}
-	}
-	out := base.Only(keep)
-	n := upd.Only(fields)
-	if n.Name != "" {
-		out.Name = n.Name
-	}
-	if n.Email != "" {
-		out.Email = n.Email
-	}
-	if n.Address != "" {
-		out.Address = n.Address
-	}
-	if n.Phone != "" {
-		out.Phone = n.Phone
-	}
-	if n.Preferences != nil {
-		out.Preferences = n.Preferences
-	}
-	return out
 }
 
 // Push outcomes.
@@ -827,7 +799,7 @@ func (a *Agent) storeOutcomes(batch []pushDone, res *PushResult) error {
 			switch {
 			case d.err == nil:
 				o.Outcome = PushDelivered
-				sh.Delivered = merge(sh.Delivered, d.job.pending.Details, o.Fields)
+				sh.Delivered = sh.Delivered.Apply(d.job.pending.Details.Only(o.Fields))
 				sh.DeliveredAt, sh.Pending, sh.LastRefusal = now, nil, ""
 				ev = policy.Event{Type: policy.EventDetailsUpdated, Detail: "updated " + joinFields(o.Fields)}
 			case refusal(d.err):

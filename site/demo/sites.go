@@ -153,24 +153,7 @@ type CRM struct {
 func (c *CRM) Take(u site.DetailsUpdate) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	d := c.byRel[u.Relationship]
-	n := u.Details
-	if n.Name != "" {
-		d.Name = n.Name
-	}
-	if n.Email != "" {
-		d.Email = n.Email
-	}
-	if n.Address != "" {
-		d.Address = n.Address
-	}
-	if n.Phone != "" {
-		d.Phone = n.Phone
-	}
-	if n.Preferences != nil {
-		d.Preferences = n.Preferences
-	}
-	c.byRel[u.Relationship] = d
+	c.byRel[u.Relationship] = c.byRel[u.Relationship].Apply(u.Details)
 	return nil
 }
 
