@@ -310,8 +310,9 @@ func (a *Agent) profileDefault(_ context.Context, raw json.RawMessage) (any, err
 }
 
 // onAgreeTimeout bounds the request that gives a site the user's default
-// details right after the agreement: a slow site leaves them owed instead.
-const onAgreeTimeout = 5 * time.Second
+// details right after the agreement, so that negotiate (15 s at most) plus
+// this stays within the extension's 20 s: a slow site leaves them owed.
+const onAgreeTimeout = 3 * time.Second
 
 // shareOnAgree gives site what the user's default says, just after an
 // agreement with it is made, unless the site already holds a detail. A site
