@@ -40,7 +40,7 @@ func push(ctx context.Context, c *config, rep *report) error {
 		big, small = 200, 20
 	}
 	var bigTimes []time.Duration
-	var bigRSS, smallRSS []float64
+	var bigRSS, smallRSS, bigAnon, smallAnon []float64
 	var moves []int
 	var delivered int
 	for _, n := range []int{small, big} {
@@ -66,10 +66,12 @@ func push(ctx context.Context, c *config, rep *report) error {
 			if n == big {
 				bigTimes = append(bigTimes, res.wall)
 				bigRSS = append(bigRSS, res.rss)
+				bigAnon = append(bigAnon, res.anon)
 				moves = append(moves, res.progress)
 				delivered = res.delivered
 			} else {
 				smallRSS = append(smallRSS, res.rss)
+				smallAnon = append(smallAnon, res.anon)
 			}
 		}
 		f.close()
@@ -83,8 +85,9 @@ func push(ctx context.Context, c *config, rep *report) error {
 		value: fmtBytes(rb), baseline: fmtBytes(rs), ratio: fmtRatio(ratio), aim: "flat (< 1.5×)", met: yesNo(ratio < 1.5)})
 	rep.add(row{section: 8, measure: "progress reports during the push", value: fmt.Sprintf("%d", slices.Min(moves)),
 		aim: "moves (> 1)", met: yesNo(slices.Min(moves) > 1)})
-	rep.note(8, "Each run changes the e-mail address and runs `bin/rbutton profile set email=…` against a database holding %d agreed relationships, one per vendor origin (%d site-library vendors on distinct loopback ports in the bench process), each holding the address: the command stores it, marks every site owed the update and pushes signed updates %d at a time, storing outcomes in batches. %d of %d sites took each update. Wall time is the whole command. Peak RSS is the command's own high-water mark (VmHWM of its process, sampled every %s until it exits; getrusage would report the bench process's peak, which a child inherits at exec): %s more for %d more relationships, %s per relationship. Progress is the number of distinct `pushed to N of M` lines the command printed.",
-		big, big, 16, delivered, big, peakSampleEvery, fmtBytes(rb-rs), big-small, fmtBytes((rb-rs)/float64(big-small)))
+	rep.note(8, "Each run changes the e-mail address and runs `bin/rbutton profile set email=…` against a database holding %d agreed relationships, one per vendor origin (%d site-library vendors on distinct loopback ports in the bench process), each holding the address: the command stores it, marks every site owed the update and pushes signed updates %d at a time, storing outcomes in batches. %d of %d sites took each update. Wall time is the whole command. Peak RSS is the command's own high-water mark (VmHWM of its process, sampled every %s until it exits; getrusage would report the bench process's peak, which a child inherits at exec): %s more for %d more relationships, %s per relationship. Of that, anonymous memory (Go heap and stacks; RssAnon's highest sample) went from %s to %s; the rest is the database file's pages, mapped by bbolt as the command reads every relationship. Progress is the number of distinct `pushed to N of M` lines the command printed.",
+		big, big, 16, delivered, big, peakSampleEvery, fmtBytes(rb-rs), big-small, fmtBytes((rb-rs)/float64(big-small)),
+		fmtBytes(medianF(smallAnon)), fmtBytes(medianF(bigAnon)))
 	return nil
 }
 
@@ -110,6 +113,7 @@ type pushFixture struct {
 type pushResult struct {
 	wall      time.Duration
 	rss       float64
+	anon      float64 // highest anonymous memory sampled (no mapped files)
 	progress  int
 	delivered int
 }
@@ -250,7 +254,7 @@ func (f *pushFixture) pushOnce(ctx context.Context, email string) (pushResult, e
 	}
 	err = cmd.Wait()
 	res.wall = time.Since(t0)
-	res.rss = watch.peak()
+	res.rss, res.anon = watch.peak()
 	for _, l := range strings.Split(out.String(), "\n") {
 		if _, rest, ok := strings.Cut(l, "updated "); ok && strings.Contains(rest, " of ") {
 			fmt.Sscanf(rest, "%d of", &res.delivered)

@@ -21,21 +21,21 @@ import (
 // peakSampleEvery; the last sample is at most that long before the exit.
 type peakWatcher struct {
 	stop chan struct{}
-	done chan float64
+	done chan [2]float64
 }
 
 const peakSampleEvery = 5 * time.Millisecond
 
 func watchPeak(pid int) *peakWatcher {
-	w := &peakWatcher{stop: make(chan struct{}), done: make(chan float64, 1)}
+	w := &peakWatcher{stop: make(chan struct{}), done: make(chan [2]float64, 1)}
 	path := fmt.Sprintf("/proc/%d/status", pid)
 	go func() {
-		var peak float64
+		var peak [2]float64 // VmHWM, highest RssAnon sampled
 		t := time.NewTicker(peakSampleEvery)
 		defer t.Stop()
 		for {
-			if v, ok := readVmHWM(path); ok && v > peak {
-				peak = v
+			if hwm, anon, ok := readStatus(path); ok {
+				peak[0], peak[1] = max(peak[0], hwm), max(peak[1], anon)
 			}
 			select {
 			case <-w.stop:
@@ -49,34 +49,44 @@ func watchPeak(pid int) *peakWatcher {
 }
 
 // peak stops sampling (call it once the child has exited) and returns the
-// highest VmHWM seen, in bytes.
-func (w *peakWatcher) peak() float64 {
+// highest VmHWM seen and the highest anonymous memory (RssAnon: heap and
+// stacks, without mapped files such as the database) sampled, in bytes.
+func (w *peakWatcher) peak() (rss, anon float64) {
 	close(w.stop)
-	return <-w.done
+	p := <-w.done
+	return p[0], p[1]
 }
 
-// readVmHWM reads VmHWM (in bytes) from a /proc/<pid>/status file; false
-// once the process has gone or released its memory.
-func readVmHWM(path string) (float64, bool) {
+// readStatus reads VmHWM and RssAnon (in bytes) from a /proc/<pid>/status
+// file; false once the process has gone or released its memory.
+func readStatus(path string) (hwm, anon float64, ok bool) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
+	found := 0
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:"))
-		if !ok {
+		name, rest, _ := bytes.Cut(sc.Bytes(), []byte(":"))
+		var dst *float64
+		switch string(name) {
+		case "VmHWM":
+			dst = &hwm
+		case "RssAnon":
+			dst = &anon
+		default:
 			continue
 		}
 		f := bytes.Fields(rest)
 		if len(f) != 2 || string(f[1]) != "kB" {
-			return 0, false
+			return 0, 0, false
 		}
 		kb, err := strconv.ParseUint(string(f[0]), 10, 64)
 		if err != nil {
-			return 0, false
+			return 0, 0, false
 		}
-		return float64(kb) * 1024, true
+		*dst = float64(kb) * 1024
+		found++
 	}
-	return 0, false
+	return hwm, anon, found == 2
 }

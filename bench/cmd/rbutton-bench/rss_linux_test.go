@@ -37,7 +37,10 @@ func TestWatchPeakMeasuresTheChild(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	got := w.peak()
+	got, anon := w.peak()
+	if anon < childMiB<<20 || anon > got {
+		t.Errorf("child anonymous peak %s, want at least %d MiB and at most its RSS peak %s", fmtBytes(anon), childMiB, fmtBytes(got))
+	}
 	if got < childMiB<<20 || got >= parentMiB<<20 {
 		t.Fatalf("child peak %s, want at least %d MiB (what it touched) and well under this process's %d MiB", fmtBytes(got), childMiB, parentMiB)
 	}

@@ -9,5 +9,5 @@ type peakWatcher struct{}
 
 const peakSampleEvery time.Duration = 0
 
-func watchPeak(int) *peakWatcher   { return &peakWatcher{} }
-func (*peakWatcher) peak() float64 { return 0 }
+func watchPeak(int) *peakWatcher               { return &peakWatcher{} }
+func (*peakWatcher) peak() (rss, anon float64) { return 0, 0 }
