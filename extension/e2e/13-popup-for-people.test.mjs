@@ -7,23 +7,12 @@
 // and the ended headline says when it ended.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import { scenario } from './lib/scenario.mjs';
 import { esc } from './lib/util.mjs';
+import { axeViolations } from './lib/axe.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const POPUP_MAX = { width: 420, height: 600 };
-
-/** axe-core's violations on the page, as "rule (impact): targets" lines. */
-async function axeViolations(page) {
-  await page.raw.evaluate(AXE);
-  const found = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ['violations'] })
-    .then((r) => r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)));
-  return found;
-}
 
 async function setPopupSize(page) {
   if (typeof page.raw.setViewportSize === 'function') await page.raw.setViewportSize(POPUP_MAX);
@@ -117,6 +106,7 @@ scenario('popup for people: main states fit 600 px up to the actions; no axe-cor
   assert.equal(new Set(apart.map((k) => heads[k].icon)).size, 3, `conflict, error and ended each their own icon: ${JSON.stringify(heads)}`);
   assert.equal(new Set(apart.map((k) => heads[k].text)).size, 3, 'conflict, error and ended each their own headline');
   // The ended headline says when (the browser's locale: a year in it, at least).
+  assert.match(heads.error.text, /^Negotiation with .+ failed: [a-z].* \(site_[a-z_]+\)\.$/, 'the failure in words, its code after them');
   assert.match(heads.ended.text, new RegExp(`^You ended your relationship with ${host('shop')} on .*\\b20\\d\\d\\b`), heads.ended.text);
   for (const r of report) {
     assert.deepEqual(r.violations, [], `axe-core in the popup (${r.name})`);
