@@ -24,6 +24,16 @@ const EVENT_WORDS = {
   'details-failed': 'A details update did not reach them',
 };
 
+// A terms-changed event recorded before the host kept what changed says only
+// "site terms changed from <digest> to <digest>": no words for a person.
+const DIGESTS_ONLY = /^site terms changed from \S+ to \S+$/;
+
+/** An event's detail for the popup: words, never bare digests. */
+function eventDetail(e) {
+  if (e.type === 'terms-changed' && DIGESTS_ONLY.test(e.detail ?? '')) return 'what changed was not kept (recorded by an older r-button)';
+  return e.detail ?? '';
+}
+
 function dimValue(group, obj, key) {
   if (!obj) return null;
   const src = group === 'terms' ? obj.terms : obj.obligations;
@@ -198,7 +208,7 @@ export function popupView({ tab, signals, rel = null, history = null, host = { o
         type: e.type,
         what: EVENT_WORDS[e.type] ?? e.type,
         time: e.time,
-        detail: e.detail ?? '',
+        detail: eventDetail(e),
         // A terms-changed event: what changed, per offer and dimension.
         changes: Array.isArray(e.changes) ? e.changes.map(describeChange) : [],
       })),

@@ -177,4 +177,10 @@ test('history in words: a terms-changed event lists what changed, per offer and 
   ]);
   assert.equal(v.history.events[0].what, 'The site changed its terms');
   assert.deepEqual(v.history.events[1].changes, []);
+  // An older event says only digests: the popup says what is known instead.
+  const old = popupView({
+    tab: { origin: SHOP, state: STATE.AGREED }, signals: signalsFor(SHOP), rel: SHOP_REL,
+    history: { verified: true, events: [{ seq: 0, type: 'terms-changed', time: '2026-11-24T10:00:00Z', detail: `site terms changed from ${D(1)} to ${D(2)}` }] },
+  });
+  assert.equal(old.history.events[0].detail, 'what changed was not kept (recorded by an older r-button)');
 });
