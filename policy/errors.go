@@ -95,6 +95,9 @@ const (
 	CodeNotFound     = "not_found"
 	CodeEnded        = "ended"
 	CodeRateLimited  = "rate_limited"
+	// CodeUnavailable (503): the site's own system cannot take the request
+	// now (its CRM is down); the agent tries again later.
+	CodeUnavailable = "unavailable"
 	// CodeMethodNotAllowed (405) and CodeWrongHost (421) come from the checks
 	// every endpoint makes before reading a message (PROTOCOL.md 10.7).
 	CodeMethodNotAllowed = "method_not_allowed"
@@ -103,7 +106,7 @@ const (
 
 // ErrorCodes lists every wire error code, in the order of PROTOCOL.md 10.6.
 var ErrorCodes = []string{CodeMalformed, CodeInvalid, CodeBadSignature, CodeUnknownOffer, CodeStale, CodeReplay,
-	CodeTooLarge, CodeTermsChanged, CodeNotFound, CodeEnded, CodeMethodNotAllowed, CodeWrongHost, CodeRateLimited}
+	CodeTooLarge, CodeTermsChanged, CodeNotFound, CodeEnded, CodeMethodNotAllowed, CodeWrongHost, CodeRateLimited, CodeUnavailable}
 
 // WireErrorCode maps an error from this package to the error code a site
 // puts in its error document ("" if err is nil or not from this package).

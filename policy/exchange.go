@@ -84,6 +84,8 @@ func HTTPStatus(code string) int {
 		return 421
 	case CodeRateLimited:
 		return 429
+	case CodeUnavailable:
+		return 503
 	}
 	return 400
 }

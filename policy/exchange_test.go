@@ -120,7 +120,7 @@ func TestErrorCodes(t *testing.T) {
 	t.Parallel()
 	want := map[string]int{CodeMalformed: 400, CodeInvalid: 400, CodeBadSignature: 400, CodeUnknownOffer: 400,
 		CodeStale: 400, CodeReplay: 400, CodeTooLarge: 413, CodeTermsChanged: 409, CodeNotFound: 404, CodeEnded: 410,
-		CodeMethodNotAllowed: 405, CodeWrongHost: 421, CodeRateLimited: 429}
+		CodeMethodNotAllowed: 405, CodeWrongHost: 421, CodeRateLimited: 429, CodeUnavailable: 503}
 	if len(ErrorCodes) != len(want) {
 		t.Errorf("ErrorCodes has %d codes, want %d", len(ErrorCodes), len(want))
 	}

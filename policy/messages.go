@@ -45,7 +45,7 @@ type Answer struct {
 // ErrorDocument is the body of every 4xx/5xx answer from a DNT-D endpoint.
 type ErrorDocument struct {
 	V           int    `json:"v" validate:"eq=1"`
-	Error       string `json:"error" validate:"required,oneof=malformed invalid bad_signature unknown_offer stale replay too_large terms_changed not_found ended method_not_allowed wrong_host rate_limited"`
+	Error       string `json:"error" validate:"required,oneof=malformed invalid bad_signature unknown_offer stale replay too_large terms_changed not_found ended method_not_allowed wrong_host rate_limited unavailable"`
 	Message     string `json:"message" validate:"required,max=1000"`
 	TermsDigest string `json:"termsDigest,omitempty" validate:"omitempty,digest"`
 }

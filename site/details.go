@@ -1,6 +1,7 @@
 package site
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -29,6 +30,12 @@ type DetailsUpdate struct {
 	// Received is when the vendor took the update.
 	Received time.Time
 }
+
+// ErrTryLater, wrapped in the error Config.Details returns, says the
+// vendor's system cannot take the update now (it is down or not
+// answering): the agent is answered 503 unavailable and tries again later,
+// rather than recording a refusal.
+var ErrTryLater = errors.New("the site's system cannot take the details now")
 
 // serveDetails takes a signed details update: it authenticates the request
 // as the data-return and end endpoints do (Vendor.signed), refuses any
@@ -69,6 +76,10 @@ func (v *Vendor) takeDetails(tx Tx, req *policy.SignedRequest, sr StoredRecord) 
 	now := v.now().UTC().Truncate(time.Second)
 	upd := DetailsUpdate{Record: req.Record, Relationship: rel, Details: *req.Details, Sessions: sessions, Received: now}
 	if err := v.details(upd); err != nil {
+		if errors.Is(err, ErrTryLater) {
+			v.logf("← details record=%s → not taken now: %v", short(req.Record), err)
+			return errorAnswer(http.StatusServiceUnavailable, policy.CodeUnavailable, "the site cannot take the details now; try again later", ""), nil
+		}
 		msg := err.Error()
 		if len(msg) > 900 {
 			msg = msg[:900]

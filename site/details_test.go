@@ -3,6 +3,7 @@ package site_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +83,11 @@ func TestDetailsEndpoint(t *testing.T) {
 	if !strings.Contains(e.Message, "no e-mail for this account") {
 		t.Errorf("refusal %q", e.Message)
 	}
+	// A system that cannot take it now is not a refusal: 503 unavailable.
+	mu.Lock()
+	refuse = fmt.Errorf("%w: the CRM is down", site.ErrTryLater)
+	mu.Unlock()
+	errorOf(t, post(t, nil, url, u.detailsRequest(t, ts, rec.ID, policy.Details{Email: "d@example.org"})), 503, policy.CodeUnavailable)
 
 	// What the vendor holds shows in the data return; the history says it took them.
 	dr := parseDataReturn(t, ts.dataReturn(t, nil, u.request(t, ts, policy.RequestDataReturn, rec.ID)))

@@ -94,7 +94,8 @@ type Config struct {
 	// Details, if set, is where the vendor's own system (its CRM) takes the
 	// details a user gives it or updates (PROTOCOL.md, "Details update").
 	// Setting it advertises the details endpoint. An error refuses the
-	// update; the user's agent records the refusal.
+	// update; the user's agent records the refusal. An error wrapping
+	// ErrTryLater answers 503 unavailable instead: the agent tries again.
 	Details func(DetailsUpdate) error
 }
 

@@ -2,11 +2,13 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/rbutton/rbutton/host/proto"
 	"github.com/rbutton/rbutton/policy"
+	"github.com/rbutton/rbutton/site"
 )
 
 // The options page's default decides what a site is given when an
@@ -108,6 +110,23 @@ func TestDefaultOwedWhenSiteIsDown(t *testing.T) {
 	h := mustCall[HistoryResult](t, a, proto.TypeHistoryGet, map[string]string{"site": rv2.origin})
 	if last := h.Events[len(h.Events)-1]; last.Type != policy.EventDetailsFailed || !strings.Contains(last.Detail, "refused") {
 		t.Fatalf("refusing site's history ends %+v", last)
+	}
+
+	// A site whose system cannot take them now (503 unavailable) is owed
+	// them, not refused.
+	rv3 := newRealVendor(t, basicOffer)
+	rv3.refuse = fmt.Errorf("%w: CRM down", site.ErrTryLater)
+	rv3.negotiate(t, a)
+	for _, s := range mustCall[ProfileView](t, a, proto.TypeProfileGet, nil).Sites {
+		if s.Site == rv3.origin && (s.Pending == nil || !strings.Contains(s.Pending.LastError, "unavailable")) {
+			t.Fatalf("a site that cannot take them now: %+v", s)
+		}
+	}
+	rv3.mu.Lock()
+	rv3.refuse = nil
+	rv3.mu.Unlock()
+	if res := mustCall[PushResult](t, a, proto.TypeProfilePush, map[string]any{"all": true}); res.Delivered != 1 {
+		t.Fatalf("push once its system is back: %+v", res)
 	}
 }
 

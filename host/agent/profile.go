@@ -860,11 +860,12 @@ func (a *Agent) storeOutcomes(batch []pushDone, res *PushResult) error {
 }
 
 // refusal reports whether a site's answer is final: it refused with a valid
-// error document, or takes no details at all.
+// error document (other than 503 unavailable: its system is down, try
+// later), or takes no details at all.
 func refusal(err error) bool {
 	var ne *negotiate.Error
 	if errors.As(err, &ne) {
-		return ne.Code == proto.CodeSiteRefused || ne.Code == proto.CodeNotSupported
+		return ne.Code == proto.CodeSiteRefused && ne.SiteCode != policy.CodeUnavailable || ne.Code == proto.CodeNotSupported
 	}
 	return false
 }

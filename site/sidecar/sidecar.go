@@ -368,10 +368,10 @@ type HookDetails struct {
 const maxHookRefusal = 500
 
 // detailsHook hands a details update to the application. Any 2xx takes
-// it; any other answer refuses it, with the first line of the answer's body
-// as the reason the user's agent records; an application that cannot be
-// reached refuses it too (the user's agent records the refusal and does not
-// send the update again).
+// it; a 4xx refuses it, with the first line of the answer's body as the
+// reason the user's agent records; an application that cannot be reached,
+// times out or answers anything else cannot take it now (site.ErrTryLater):
+// the agent is answered 503 unavailable and tries again later.
 func (s *Sidecar) detailsHook(u site.DetailsUpdate) error {
 	sessions := u.Sessions
 	if sessions == nil {
@@ -381,13 +381,16 @@ func (s *Sidecar) detailsHook(u site.DetailsUpdate) error {
 		Details: u.Details, Sessions: sessions, Received: u.Received})
 	if err != nil {
 		s.logf("details hook: %v", err)
-		return errors.New("the site's system could not be reached")
+		return fmt.Errorf("%w: %s could not be reached", site.ErrTryLater, s.cfg.Hooks.Details)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxHookRefusal))
 	if resp.StatusCode/100 != 2 {
-		reason, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
 		s.logf("details hook: %s answered %s", s.cfg.Hooks.Details, resp.Status)
+		if resp.StatusCode/100 != 4 {
+			return fmt.Errorf("%w: %s answered %s", site.ErrTryLater, s.cfg.Hooks.Details, resp.Status)
+		}
+		reason, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
 		if reason == "" || !utf8.ValidString(reason) {
 			reason = "its system answered " + resp.Status
 		}

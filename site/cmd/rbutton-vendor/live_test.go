@@ -74,6 +74,10 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), 400)
 			return
 		}
+		if strings.HasPrefix(u.Details.Email, "down") {
+			http.Error(w, "CRM is down", http.StatusBadGateway)
+			return
+		}
 		if strings.HasPrefix(u.Details.Email, "refuse") {
 			http.Error(w, "we take no addresses at that domain", http.StatusUnprocessableEntity)
 			return
@@ -374,6 +378,12 @@ func TestSidecarInFrontOfUpstream(t *testing.T) {
 	err = c.Details(ctx, origin, doc.Endpoints.Details, out.Record.ID, policy.Details{Email: "refuse@example.org"}, priv)
 	if code := negotiate.SiteCode(err); code != policy.CodeInvalid || !strings.Contains(err.Error(), "we take no addresses at that domain") {
 		t.Fatalf("a refused update: %v (site code %q)", err, code)
+	}
+	// An application that cannot take it now: 503 unavailable, which the
+	// agent retries rather than records as a refusal.
+	err = c.Details(ctx, origin, doc.Endpoints.Details, out.Record.ID, policy.Details{Email: "down@example.org"}, priv)
+	if code := negotiate.SiteCode(err); code != policy.CodeUnavailable {
+		t.Fatalf("an application that is down: %v (site code %q)", err, code)
 	}
 	// What the application took shows in the next data return.
 	if d, err := c.DataReturn(ctx, origin, doc, out.Record.ID, priv); err != nil || !slices.ContainsFunc(d.Items, func(it policy.DataItem) bool {
