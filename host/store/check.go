@@ -140,9 +140,11 @@ func checkFileAt(f *os.File, size int64) error {
 		}
 		return corrupt("both header (meta) pages fail their checksum")
 	}
-	if need := int64(best.pgid) * int64(best.pageSize); size < need {
-		return corrupt("the file is truncated: %d bytes, but its header says it holds %d pages of %d bytes (%d bytes)",
-			size, best.pgid, best.pageSize, need)
+	// Compared as a page count: pgid × pageSize overflows for a header
+	// that claims an absurd number of pages.
+	if best.pgid > uint64(size)/uint64(best.pageSize) {
+		return corrupt("the file is truncated: %d bytes, but its header says it holds %d pages of %d bytes",
+			size, best.pgid, best.pageSize)
 	}
 	// bbolt panics inside Open on a freelist page that is not one; the
 	// root page is checked alike.

@@ -16,7 +16,7 @@ import (
 	"github.com/rbutton/rbutton/policy"
 )
 
-func newDB(t *testing.T) *DB {
+func newDB(t testing.TB) *DB {
 	t.Helper()
 	return New(filepath.Join(t.TempDir(), "sub", "rbutton.db"))
 }
@@ -44,7 +44,7 @@ func TestCreatesWithPrivatePermissions(t *testing.T) {
 	}
 }
 
-func testTerms(t *testing.T) policy.UserTerms {
+func testTerms(t testing.TB) policy.UserTerms {
 	u, ok := policy.Preset(policy.DefaultPreset)
 	if !ok {
 		t.Fatal("no default preset")
