@@ -40,7 +40,16 @@ globalThis.rbuttonReady = controller.ready.then(() => true, () => false);
 const WEB = { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] };
 api.webRequest.onBeforeRequest.addListener((d) => { controller.onNavigationRequest(d).catch(warn); }, WEB);
 api.webRequest.onHeadersReceived.addListener((d) => { controller.onDocumentResponse(d, RESPONSE_HEADER).catch(warn); }, WEB, ['responseHeaders']);
-api.tabs.onUpdated.addListener((id, change, tab) => { controller.onTabUpdated(id, change, tab).catch(warn); });
+const onTabUpdated = (id, change, tab) => { controller.onTabUpdated(id, change, tab).catch(warn); };
+// Only status and URL changes matter (a title or favicon change would wake
+// the worker for nothing). Firefox filters; Chromium's onUpdated takes no
+// filter and throws when given one.
+try {
+  if (typeof api.runtime.getBrowserInfo !== 'function') throw new Error('no filter');
+  api.tabs.onUpdated.addListener(onTabUpdated, { properties: ['status', 'url'] });
+} catch {
+  api.tabs.onUpdated.addListener(onTabUpdated);
+}
 api.tabs.onActivated.addListener((info) => { controller.onTabActivated(info).catch(warn); });
 api.tabs.onRemoved.addListener((id) => { controller.onTabRemoved(id).catch(warn); });
 api.tabs.onReplaced?.addListener((added, removed) => { controller.onTabReplaced(added, removed).catch(warn); });

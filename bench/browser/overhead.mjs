@@ -120,7 +120,7 @@ try {
     api.tabs.onUpdated.addListener(() => { c.tabsOnUpdated++; });
     api.tabs.onActivated.addListener(() => { c.tabsOnActivated++; });
     api.tabs.onRemoved.addListener(() => { c.tabsOnRemoved++; });
-    api.storage.onChanged.addListener(() => { c.storageOnChanged++; });
+    (api.storage.local.onChanged ?? api.storage.onChanged).addListener(() => { c.storageOnChanged++; });
     api.runtime.onMessage.addListener(() => { c.runtimeOnMessage++; return false; });
     // And the extension API calls the worker makes in response, by wrapping
     // the functions background.js looks up on `chrome` at call time.
