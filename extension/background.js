@@ -8,6 +8,7 @@ import { RESPONSE_HEADER, ALL_RESOURCE_TYPES, CHANGES_ALARM, CHANGES_PERIOD_MIN 
 import { createHostClient } from './lib/host.js';
 import { createPainter, decodeIcon } from './lib/paint.js';
 import { createController } from './lib/controller.js';
+import { COMPLIANCE_MESSAGE } from './lib/compliance.js';
 
 const api = globalThis.browser ?? globalThis.chrome;
 const dnr = api.declarativeNetRequest;
@@ -65,7 +66,13 @@ api.alarms.onAlarm.addListener((alarm) => {
 });
 
 api.runtime.onMessage.addListener((msg, sender, sendResponse) => {
-  // Only our own pages talk to the worker (content scripts run in MAIN world and cannot).
+  // The compliance watch's content script (registered on agreed sites only):
+  // one report per page; the controller checks the sender's page.
+  if (msg?.type === COMPLIANCE_MESSAGE && sender.id === api.runtime.id && sender.tab) {
+    controller.onComplianceReport(msg, sender).catch(warn);
+    return false;
+  }
+  // Otherwise only our own pages talk to the worker (the navigator scripts run in MAIN world and cannot).
   if (sender.id !== api.runtime.id || !String(sender.url ?? '').startsWith(api.runtime.getURL(''))) return false;
   controller.onMessage(msg).then(sendResponse);
   return true;

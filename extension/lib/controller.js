@@ -26,6 +26,7 @@ import { popupView, dataView } from './viewmodel.js';
 import { userTermsProblems } from './terms.js';
 import { tryParseAdvertisement, isDigest } from './advert.js';
 import { probePage, mytermsPath } from './honour.js';
+import { complianceRegistration, complianceParams, COMPLIANCE_SCRIPT_ID } from './compliance.js';
 
 /** Host calls the options page may make directly through the worker. */
 const HOST_PASSTHROUGH = Object.freeze(['hello', 'terms.get', 'terms.set', 'relationship.list', 'relationship.get', 'exception.clear', 'export',
@@ -194,6 +195,30 @@ export function createController({
     return norm(have) === norm(want);
   }
 
+  let complianceChain = Promise.resolve();
+  let complianceApplied = null;
+  /**
+   * Registers the compliance watch (content/compliance.js, lib/compliance.js)
+   * on the agreed, unpaused origins only, so no other site's page runs it or
+   * wakes the worker; serialised, a no-op when nothing changed.
+   */
+  function applyComplianceScript() {
+    const want = complianceRegistration(Object.keys(agreedDigests()), { paused: mem.paused, portsInPatterns: !gecko });
+    const key = JSON.stringify(want);
+    if (key === complianceApplied) return complianceChain;
+    complianceApplied = key;
+    complianceChain = complianceChain.then(async () => {
+      const have = (await scripting.getRegisteredContentScripts()).filter((c) => c.id === COMPLIANCE_SCRIPT_ID);
+      if (want && sameRegistrations(have, [want])) return;
+      if (have.length) await scripting.unregisterContentScripts({ ids: [COMPLIANCE_SCRIPT_ID] });
+      if (want) await scripting.registerContentScripts([want]);
+    }).catch((err) => {
+      complianceApplied = null;
+      log.error('r-button: registering the compliance watch failed:', err);
+    });
+    return complianceChain;
+  }
+
   async function setPaused(origin, paused) {
     const set = new Set(mem.paused);
     if (paused) set.add(origin);
@@ -207,7 +232,7 @@ export function createController({
     if (JSON.stringify(next) === JSON.stringify(mem.paused)) return;
     const was = mem.paused;
     mem.paused = next;
-    await Promise.all([applyRules(), applyContentScript()]);
+    await Promise.all([applyRules(), applyContentScript(), applyComplianceScript()]);
     for (const [id, tab] of Object.entries(mem.tabs)) {
       if (!tab.origin || was.includes(tab.origin) === next.includes(tab.origin)) continue;
       if (next.includes(tab.origin)) setTab(Number(id), onPaused(tab, tab.origin));
@@ -286,6 +311,10 @@ export function createController({
   // tabId -> incognito: a tab never changes windows between private and not, so
   // this is asked of the browser once per tab and worker life, not per navigation.
   const incognitoTabs = new Map();
+  // tabId -> {origin, url, tk, agreed}: the Tk answer to the tab's current
+  // document, kept only for agreed sites and only in memory (a worker that
+  // restarted claims nothing about it).
+  const pageAnswers = new Map();
 
   async function isIncognito(tabId) {
     if (incognitoTabs.has(tabId)) return incognitoTabs.get(tabId);
@@ -389,7 +418,7 @@ export function createController({
     if (rel) mem.relationships[origin] = summary(rel);
     else delete mem.relationships[origin];
     await storage.local.set({ [STORAGE.RELATIONSHIPS]: mem.relationships });
-    if (JSON.stringify(agreedDigests()) !== before) await applyRules();
+    if (JSON.stringify(agreedDigests()) !== before) await Promise.all([applyRules(), applyComplianceScript()]);
     for (const [id, tab] of Object.entries(mem.tabs)) {
       if (tab.origin === origin) setTab(Number(id), onRelationship(tab, origin, rel));
     }
@@ -418,7 +447,7 @@ export function createController({
     mem.relationships = fresh;
     mem.generation = generation;
     await storage.local.set({ [STORAGE.RELATIONSHIPS]: fresh, [STORAGE.GENERATION]: generation });
-    if (JSON.stringify(agreedDigests()) !== before) await applyRules();
+    if (JSON.stringify(agreedDigests()) !== before) await Promise.all([applyRules(), applyComplianceScript()]);
     for (const [id, tab] of Object.entries(mem.tabs)) {
       if (!tab.origin || !changedSites.has(tab.origin)) continue;
       if (tab.state === STATE.PAUSED || tab.state === STATE.NEGOTIATING || tab.state === STATE.NO_DIALOG) continue;
@@ -551,7 +580,7 @@ export function createController({
     mem.advertised = session[STORAGE.ADVERTISED] ?? {};
     mem.hostStatus = session[STORAGE.HOST] ?? null;
     saved = JSON.stringify({ [STORAGE.TABS]: mem.tabs, [STORAGE.TOP]: mem.top, [STORAGE.ADVERTISED]: mem.advertised });
-    await Promise.all([applyRules(), applyContentScript()]);
+    await Promise.all([applyRules(), applyContentScript(), applyComplianceScript()]);
     // Not awaited: the host may be slow or absent, the signals must not wait.
     restoreTabs().catch((err) => log.warn('r-button: restoring tabs:', err));
   }
@@ -609,6 +638,11 @@ export function createController({
       if (advertisement && tryParseAdvertisement(advertisement)) mem.advertised[origin] = advertisement;
       else delete mem.advertised[origin];
     }
+    // The compliance watch: a document of an agreed site was requested with
+    // its digest (the main_frame rule), so its Tk answer is evidence.
+    const rel = origin ? mem.relationships[origin] : null;
+    if (rel?.state === 'agreed' && isDigest(rel.agreedDigest)) pageAnswers.set(tabId, { origin, url, tk: headerValue(responseHeaders, 'Tk'), agreed: rel.agreedDigest });
+    else pageAnswers.delete(tabId);
     await setTop(tabId, origin);
     // The change check this navigation started (an agreed site) decides
     // whether this document finds an agreement or negotiates anew.
@@ -655,6 +689,7 @@ export function createController({
   async function onTabRemoved(tabId) {
     await ready;
     delete mem.tabs[tabId];
+    pageAnswers.delete(tabId);
     painter.forget(tabId);
     incognitoTabs.delete(tabId);
     navigating.delete(tabId);
@@ -900,6 +935,26 @@ export function createController({
     }
   }
 
+  /**
+   * runtime.onMessage from content/compliance.js: one page's report. Passed
+   * to the host only for a top-level page of an agreed, unpaused site (not
+   * from a private window unless negotiating there is allowed), with the Tk
+   * answer seen for that document.
+   */
+  async function onComplianceReport(msg, sender) {
+    await ready;
+    if (sender?.tab?.incognito && mem.settings.negotiateInPrivate !== true) return { ok: true, reported: false };
+    const params = complianceParams({ msg, sender, agreed: agreedDigests(), paused: mem.paused, answer: pageAnswers.get(sender?.tab?.id) ?? null });
+    if (!params) return { ok: true, reported: false };
+    try {
+      const res = await host.call('compliance.report', params);
+      hostOk();
+      return { ok: true, reported: true, recorded: Array.isArray(res?.recorded) ? res.recorded.length : 0 };
+    } catch (err) {
+      return errorReply(err);
+    }
+  }
+
   /** handleMessage, never rejecting: failures become {ok:false, error} replies. */
   function onMessage(msg) {
     return handleMessage(msg).catch(errorReply);
@@ -916,9 +971,10 @@ export function createController({
     onStorageChanged,
     onAlarm,
     onMessage,
+    onComplianceReport,
     // For tests: the state and the rules it asks for.
     state: mem,
     wantedRules,
-    settled: () => Promise.all([rulesChain, scriptChain, syncing?.catch(() => {})]),
+    settled: () => Promise.all([rulesChain, scriptChain, complianceChain, syncing?.catch(() => {})]),
   };
 }

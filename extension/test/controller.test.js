@@ -9,6 +9,7 @@ import { createHostClient } from '../lib/host.js';
 import { createPainter } from '../lib/paint.js';
 import { STATE, STORAGE, MSG, RULE, ALL_RESOURCE_TYPES, RESPONSE_HEADER, HOST_REQUIRED_CAPABILITIES, CHANGES_NAV_MIN_MS } from '../lib/constants.js';
 import { D, SHOP_REL, NEWS_REL } from './fixtures.js';
+import { COMPLIANCE_SCRIPT_ID, COMPLIANCE_MESSAGE } from '../lib/compliance.js';
 
 const SHOP = 'http://127.0.0.1:8441';
 const NEWS = 'http://127.0.0.1:8442';
@@ -164,7 +165,8 @@ test('start: rules and navigator scripts from storage, then the host\'s changes'
   assert.ok(f.rules.dynamic.some((r) => r.id === RULE.SIGNALS_ID));
   assert.ok(f.rules.dynamic.some((r) => r.action.type === 'allowAllRequests' && r.condition.urlFilter === `|${NEWS}/`), 'paused site');
   assert.equal(f.dntd({ url: `${SHOP}/`, type: 'main_frame' }), AGREED, 'agreed navigation rule');
-  assert.equal(f.scripts().length, 1);
+  assert.equal(f.scripts().filter((x) => x.id !== COMPLIANCE_SCRIPT_ID).length, 1, 'one navigator script');
+  assert.deepEqual(f.scripts().find((x) => x.id === COMPLIANCE_SCRIPT_ID)?.matches, [`${SHOP}/*`], 'the compliance watch on the agreed site');
   assert.deepEqual(f.hostCalls.find((x) => x.type === 'changes').params, { since: 1 });
   assert.equal(f.c.state.generation, 5);
   assert.equal(f.store.local[STORAGE.GENERATION], 5);
@@ -775,7 +777,7 @@ test('DNT switched off: no DNT header (static ruleset off, dynamic rules without
   assert.deepEqual(f.rules.enabledRulesets, []);
   assert.deepEqual(headersOf(RULE.SIGNALS_ID), ['Sec-GPC', 'Sec-DNT-D']);
   assert.deepEqual(headersOf(RULE.AGREED_BASE), ['Sec-GPC', 'Sec-DNT-D']);
-  assert.deepEqual(f.scripts()[0].js, ['content/signals-gpc.js']);
+  assert.deepEqual(f.scripts().find((x) => x.id !== COMPLIANCE_SCRIPT_ID).js, ['content/signals-gpc.js']);
   f.openTabs.set(1, { id: 1, url: `${SHOP}/` });
   const { view } = await f.c.onMessage({ type: MSG.POPUP_GET, tabId: 1 });
   assert.deepEqual(view.signals.headers.map((h) => h.name), ['Sec-GPC', 'Sec-DNT-D']);
@@ -786,5 +788,60 @@ test('DNT switched off: no DNT header (static ruleset off, dynamic rules without
   await f.settle();
   assert.deepEqual(f.rules.enabledRulesets, ['signals']);
   assert.deepEqual(headersOf(RULE.SIGNALS_ID), ['DNT', 'Sec-GPC', 'Sec-DNT-D']);
-  assert.deepEqual(f.scripts()[0].js, ['content/signals.js']);
+  assert.deepEqual(f.scripts().find((x) => x.id !== COMPLIANCE_SCRIPT_ID).js, ['content/signals.js']);
+});
+
+// The compliance watch (PROTOCOL.md 12.1, lib/compliance.js).
+test('compliance watch: registered on agreed sites only; a page report goes to the host with the Tk answer of that document', async () => {
+  const f = fakeBrowser({ local: agreedStore(), handlers: { 'compliance.report': () => ({ site: SHOP, discrepancies: 2, recorded: [{}, {}] }) } });
+  await f.c.ready;
+  await f.settle();
+  assert.deepEqual(f.scripts().find((x) => x.id === COMPLIANCE_SCRIPT_ID)?.matches, [`${SHOP}/*`]);
+
+  // A site without an agreement: its navigations register nothing, and a report from it (forged) goes nowhere.
+  const registrations = f.log.filter((l) => l === 'scripts.register').length;
+  await navigate(f, 2, `${OTHER}/`);
+  assert.equal(f.log.filter((l) => l === 'scripts.register').length, registrations, 'no script work per navigation');
+  const other = await f.c.onComplianceReport({ type: COMPLIANCE_MESSAGE, origins: ['https://t.example'] }, { url: `${OTHER}/`, frameId: 0, tab: { id: 2 } });
+  assert.equal(other.reported, false);
+  assert.ok(!f.hostCalls.some((x) => x.type === 'compliance.report'));
+
+  // The shop's /gifts page: its document answered Tk: N to the agreed digest.
+  f.openTabs.set(1, { id: 1, url: `${SHOP}/gifts`, status: 'loading', incognito: false });
+  await f.c.onNavigationRequest({ tabId: 1, type: 'main_frame', url: `${SHOP}/gifts` });
+  await f.c.onDocumentResponse({ tabId: 1, type: 'main_frame', url: `${SHOP}/gifts`, statusCode: 200,
+    responseHeaders: [{ name: RESPONSE_HEADER, value: ADV }, { name: 'Tk', value: 'N' }] }, RESPONSE_HEADER);
+  await f.settle();
+  const res = await f.c.onComplianceReport({ type: COMPLIANCE_MESSAGE, origins: ['http://localhost:8444', SHOP] },
+    { url: `${SHOP}/gifts`, frameId: 0, tab: { id: 1 } });
+  assert.deepEqual(res, { ok: true, reported: true, recorded: 2 });
+  assert.deepEqual(f.hostCalls.filter((x) => x.type === 'compliance.report').map((x) => x.params),
+    [{ site: SHOP, page: '/gifts', origins: ['http://localhost:8444'], tk: 'N', agreed: D(2) }]);
+
+  // A frame inside the page, and a private window, are not reported.
+  assert.equal((await f.c.onComplianceReport({ type: COMPLIANCE_MESSAGE, origins: ['https://t.example'] }, { url: `${SHOP}/`, frameId: 4, tab: { id: 1 } })).reported, false);
+  assert.equal((await f.c.onComplianceReport({ type: COMPLIANCE_MESSAGE, origins: ['https://t.example'] }, { url: `${SHOP}/`, frameId: 0, tab: { id: 1, incognito: true } })).reported, false);
+  assert.equal(f.hostCalls.filter((x) => x.type === 'compliance.report').length, 1);
+});
+
+test('compliance watch: withdrawn elsewhere or paused, the watch is unregistered and reports stop', async () => {
+  let list = [{ ...SHOP_REL }];
+  let gen = 5;
+  const f = fakeBrowser({ local: agreedStore(), handlers: { changes: ({ since }) => ({ generation: gen, relationships: since === gen ? null : list }) } });
+  await f.c.ready;
+  await f.settle();
+  assert.ok(f.scripts().some((x) => x.id === COMPLIANCE_SCRIPT_ID));
+  await f.c.onMessage({ type: MSG.PAUSE, origin: SHOP });
+  await f.settle();
+  assert.ok(!f.scripts().some((x) => x.id === COMPLIANCE_SCRIPT_ID), 'paused: no watch');
+  await f.c.onMessage({ type: MSG.RESUME, origin: SHOP });
+  await f.settle();
+  assert.ok(f.scripts().some((x) => x.id === COMPLIANCE_SCRIPT_ID), 'resumed: watched again');
+  list = [{ ...SHOP_REL, state: 'ended', agreedDigest: '' }];
+  gen = 6;
+  await f.c.onAlarm();
+  await f.settle();
+  assert.ok(!f.scripts().some((x) => x.id === COMPLIANCE_SCRIPT_ID), 'ended: no watch');
+  const res = await f.c.onComplianceReport({ type: COMPLIANCE_MESSAGE, origins: ['https://t.example'] }, { url: `${SHOP}/`, frameId: 0, tab: { id: 1 } });
+  assert.equal(res.reported, false);
 });
