@@ -32,6 +32,7 @@ const controller = createController({
   // runtime.getBrowserInfo exists only in Firefox, whose match patterns
   // carry no port (lib/rules.js, navigator scripts on paused sites).
   gecko: typeof api.runtime.getBrowserInfo === 'function',
+  cookies: api.cookies,
 });
 
 // Tests and the demo driver await this before navigating (sw.evaluate), so

@@ -160,7 +160,7 @@ func CheckCompliance(site string, a Agreement, processors []string, obs PageObse
 			continue
 		}
 		if ok, why := allowed(o, SharingThirdParties); !ok {
-			add(Discrepancy{Term: DimSharing, Origin: o, Detail: truncateRunes(fmt.Sprintf("page %s let the third party %s set a cookie; %s", page, o, why), 999)})
+			add(Discrepancy{Term: DimSharing, Origin: o, Detail: truncateRunes(fmt.Sprintf("page %s: the third party %s keeps a cookie under this site; %s", page, o, why), 999)})
 		}
 	}
 	if obs.TkSeen {

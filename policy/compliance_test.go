@@ -71,7 +71,7 @@ func TestCheckCompliance(t *testing.T) {
 		{
 			name: "sharing anonymised allows third-party requests but not their cookies", sharing: SharingAnonymised,
 			obs: PageObservation{Page: "/", Contacted: []string{"https://tracker.example.net"}, Cookies: []string{"https://tracker.example.net"}},
-			want: []want{{DimSharing, "https://tracker.example.net", "let the third party https://tracker.example.net set a cookie; the agreement says sharing: anonymised"}},
+			want: []want{{DimSharing, "https://tracker.example.net", "the third party https://tracker.example.net keeps a cookie under this site; the agreement says sharing: anonymised"}},
 		},
 		{
 			name: "sharing third-parties allows both", sharing: SharingThirdParties,

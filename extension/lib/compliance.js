@@ -9,7 +9,7 @@
 // browser APIs.
 
 import { normaliseOrigins } from './rules.js';
-import { matchPatternForOrigin, originOf } from './origin.js';
+import { matchPatternForOrigin, originOf, hostnameOf } from './origin.js';
 import { isDigest } from './advert.js';
 
 export const COMPLIANCE_SCRIPT_ID = 'rbutton-compliance';
@@ -93,4 +93,48 @@ export function complianceParams({ msg, sender, agreed, paused = [], answer = nu
   const tkMatches = params.tk === undefined || /^C\s*(;|$)/.test(params.tk.trim());
   if (!origins.length && tkMatches) return null;
   return params;
+}
+
+/**
+ * Whether a cookie is kept in the site's partition: the browser stored it
+ * for a third party while the site was the top-level site (Firefox keeps
+ * every third-party cookie so; Chromium those set `Partitioned`). Such a
+ * cookie was set under this site, so it is evidence about this site; an
+ * unpartitioned third-party cookie could come from anywhere and is not.
+ */
+export function partitionedUnder(cookie, site) {
+  const top = cookie?.partitionKey?.topLevelSite;
+  if (typeof top !== 'string' || top === '') return false;
+  let t;
+  try {
+    t = hostnameOf(top);
+  } catch {
+    return false;
+  }
+  const h = hostnameOf(site);
+  return h === t || h.endsWith(`.${t}`);
+}
+
+/**
+ * Of the origins a page of `site` contacted, those whose host keeps a cookie
+ * in the site's partition, asked of the browser's cookie store (cookies.getAll
+ * with an empty partitionKey: partitioned and unpartitioned cookies). A
+ * browser that cannot say (no cookies API, an error) adds nothing.
+ * @param {string} site
+ * @param {string[]} origins
+ * @param {((details: object) => Promise<object[]>)|null} getAll
+ */
+export async function cookieOrigins(site, origins, getAll) {
+  if (typeof getAll !== 'function') return [];
+  const out = [];
+  for (const o of origins) {
+    let list = [];
+    try {
+      list = await getAll({ domain: hostnameOf(o), partitionKey: {} });
+    } catch {
+      list = [];
+    }
+    if (Array.isArray(list) && list.some((c) => partitionedUnder(c, site))) out.push(o);
+  }
+  return out;
 }

@@ -26,7 +26,7 @@ import { popupView, dataView } from './viewmodel.js';
 import { userTermsProblems } from './terms.js';
 import { tryParseAdvertisement, isDigest } from './advert.js';
 import { probePage, mytermsPath } from './honour.js';
-import { complianceRegistration, complianceParams, COMPLIANCE_SCRIPT_ID } from './compliance.js';
+import { complianceRegistration, complianceParams, cookieOrigins, COMPLIANCE_SCRIPT_ID } from './compliance.js';
 
 /** Host calls the options page may make directly through the worker. */
 const HOST_PASSTHROUGH = Object.freeze(['hello', 'terms.get', 'terms.set', 'relationship.list', 'relationship.get', 'exception.clear', 'export',
@@ -62,10 +62,11 @@ function hostProblemOf(err) {
  * @param {() => number} [deps.now]
  * @param {Function} [deps.setTimer] @param {Function} [deps.clearTimer]
  * @param {object} [deps.log]      console-like
+ * @param {object} [deps.cookies]  cookies.getAll, for the compliance watch's third-party cookies (optional)
  */
 export function createController({
   dnr, resourceTypes, scripting, storage, tabs, host, painter, fetch = globalThis.fetch, gecko = false,
-  now = () => Date.now(), setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (t) => clearTimeout(t), log = console,
+  now = () => Date.now(), setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (t) => clearTimeout(t), log = console, cookies = null,
 }) {
   const mem = {
     paused: [],
@@ -946,6 +947,8 @@ export function createController({
     if (sender?.tab?.incognito && mem.settings.negotiateInPrivate !== true) return { ok: true, reported: false };
     const params = complianceParams({ msg, sender, agreed: agreedDigests(), paused: mem.paused, answer: pageAnswers.get(sender?.tab?.id) ?? null });
     if (!params) return { ok: true, reported: false };
+    const kept = await cookieOrigins(params.site, params.origins, cookies?.getAll ? (d) => cookies.getAll(d) : null);
+    if (kept.length) params.cookies = kept;
     try {
       const res = await host.call('compliance.report', params);
       hostOk();

@@ -214,6 +214,7 @@ export function popupView({ tab, signals, rel = null, history = null, host = { o
       })),
     };
   }
+  view.compliance = complianceView(history, rel);
   const hostOk = !view.host;
   const r = view.relationship;
   view.actions.renegotiate = hostOk && Boolean(tab.advertisement) && state !== STATE.PAUSED;
@@ -337,5 +338,26 @@ export function dataView(doc) {
         ? Object.entries(it.data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])
         : [],
     })),
+  };
+}
+
+/**
+ * The compliance watch in the popup's main view (PROTOCOL.md 12.1): what the
+ * site's pages were seen to do that the agreement in force does not allow,
+ * newest first; null when nothing was recorded under it. Earlier agreements'
+ * discrepancies stay in the history only.
+ */
+export function complianceView(history, rel, { shown = 3 } = {}) {
+  const record = rel?.state === 'agreed' ? rel.record?.id ?? null : null;
+  if (!record) return null;
+  const events = (history?.events ?? []).filter((e) => e.type === 'compliance' && e.agreement === record);
+  if (!events.length) return null;
+  const n = events.length;
+  const items = events.slice(-shown).reverse().map((e) => ({ time: e.time ?? null, text: e.detail ?? '' }));
+  return {
+    count: n,
+    heading: `Seen on this site: ${n === 1 ? 'something' : `${n} things`} your agreement does not allow`,
+    items,
+    more: n - items.length,
   };
 }

@@ -10,6 +10,7 @@ import { api, ask, el, when } from '../lib/ui.js';
 import { honourSection, mytermsSection } from './sitecheck.js';
 import { plainSummary } from '../lib/viewmodel.js';
 import { renderMyData } from './mydata.js';
+import { complianceSection } from './compliance.js';
 
 const $ = (id) => document.getElementById(id);
 let tabId = null;
@@ -71,6 +72,7 @@ function render(v) {
   if (sum) {
     parts.push(el('p', { id: 'summary' }, sum.text));
   }
+  if (v.compliance) parts.push(complianceSection(v.compliance));
   if (v.relationship?.conflicts.length) parts.push(renderConflicts(v));
   parts.push(renderActions(v));
   parts.push(el('div', { id: 'sitecheck' }));

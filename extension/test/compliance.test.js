@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import {
-  complianceRegistration, complianceParams, pagePath, COMPLIANCE_SCRIPT_ID, COMPLIANCE_MESSAGE, MAX_REPORT_ORIGINS,
+  complianceRegistration, complianceParams, pagePath, partitionedUnder, cookieOrigins, COMPLIANCE_SCRIPT_ID, COMPLIANCE_MESSAGE, MAX_REPORT_ORIGINS,
 } from '../lib/compliance.js';
 import { STORAGE } from '../lib/constants.js';
 import { D } from './fixtures.js';
@@ -146,4 +146,23 @@ test('page: constants stated in the content script equal the extension\'s', () =
   assert.match(code, new RegExp(`RELATIONSHIPS_KEY = '${STORAGE.RELATIONSHIPS}'`));
   assert.match(code, new RegExp(`MESSAGE = '${COMPLIANCE_MESSAGE.replace('.', '\\.')}'`));
   assert.match(code, new RegExp(`MAX_ORIGINS = ${MAX_REPORT_ORIGINS};`));
+});
+
+test('cookies: only third parties keeping a cookie in the site\'s partition count', async () => {
+  const part = (top) => ({ name: 'id', domain: 'localhost', partitionKey: { topLevelSite: top } });
+  assert.equal(partitionedUnder(part('http://127.0.0.1'), SHOP), true);
+  assert.equal(partitionedUnder(part('https://example.com'), 'https://www.example.com'), true, 'the site is under its registrable domain');
+  assert.equal(partitionedUnder(part('https://other.example'), 'https://www.example.com'), false);
+  assert.equal(partitionedUnder({ name: 'id', domain: 'localhost' }, SHOP), false, 'unpartitioned: could come from anywhere');
+  assert.equal(partitionedUnder(part(''), SHOP), false);
+
+  const asked = [];
+  const jar = {
+    localhost: [part('http://127.0.0.1')],
+    'a.example': [{ name: 'x', domain: 'a.example' }],
+  };
+  const getAll = async (d) => { asked.push(d); if (d.domain === 'broken.example') throw new Error('no'); return jar[d.domain] ?? []; };
+  assert.deepEqual(await cookieOrigins(SHOP, ['http://localhost:8444', 'https://a.example', 'https://broken.example'], getAll), ['http://localhost:8444']);
+  assert.deepEqual(asked[0], { domain: 'localhost', partitionKey: {} });
+  assert.deepEqual(await cookieOrigins(SHOP, ['http://localhost:8444'], null), [], 'no cookies API: nothing claimed');
 });

@@ -24,7 +24,7 @@ const flush = () => new Promise((r) => setImmediate(r));
  * 'crash' for a host that exits); `log` records every browser and host call
  * in order, so tests can check what happened before what.
  */
-function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false, executeScript = undefined, fetch = undefined, painter = undefined } = {}) {
+function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko = false, executeScript = undefined, fetch = undefined, painter = undefined, cookies = null } = {}) {
   const log = [];
   const clock = { now: 1_000_000 };
   const rules = { dynamic: [], session: [], enabledRulesets: ['signals'] };
@@ -102,6 +102,7 @@ function fakeBrowser({ local = {}, session = {}, tabs = [], handlers = {}, gecko
     setTimer: (f) => { queueMicrotask(f); return 0; },
     clearTimer: () => {},
     log: { error: () => {}, warn: () => {} },
+    cookies,
   };
   const c = createController(deps);
   /** Settles every chain the controller started (rules, scripts, host calls). */
@@ -793,7 +794,8 @@ test('DNT switched off: no DNT header (static ruleset off, dynamic rules without
 
 // The compliance watch (PROTOCOL.md 12.1, lib/compliance.js).
 test('compliance watch: registered on agreed sites only; a page report goes to the host with the Tk answer of that document', async () => {
-  const f = fakeBrowser({ local: agreedStore(), handlers: { 'compliance.report': () => ({ site: SHOP, discrepancies: 2, recorded: [{}, {}] }) } });
+  const cookies = { getAll: async ({ domain }) => (domain === 'localhost' ? [{ name: 'partner', domain, partitionKey: { topLevelSite: 'http://127.0.0.1' } }] : []) };
+  const f = fakeBrowser({ local: agreedStore(), cookies, handlers: { 'compliance.report': () => ({ site: SHOP, discrepancies: 2, recorded: [{}, {}] }) } });
   await f.c.ready;
   await f.settle();
   assert.deepEqual(f.scripts().find((x) => x.id === COMPLIANCE_SCRIPT_ID)?.matches, [`${SHOP}/*`]);
@@ -816,7 +818,7 @@ test('compliance watch: registered on agreed sites only; a page report goes to t
     { url: `${SHOP}/gifts`, frameId: 0, tab: { id: 1 } });
   assert.deepEqual(res, { ok: true, reported: true, recorded: 2 });
   assert.deepEqual(f.hostCalls.filter((x) => x.type === 'compliance.report').map((x) => x.params),
-    [{ site: SHOP, page: '/gifts', origins: ['http://localhost:8444'], tk: 'N', agreed: D(2) }]);
+    [{ site: SHOP, page: '/gifts', origins: ['http://localhost:8444'], tk: 'N', agreed: D(2), cookies: ['http://localhost:8444'] }]);
 
   // A frame inside the page, and a private window, are not reported.
   assert.equal((await f.c.onComplianceReport({ type: COMPLIANCE_MESSAGE, origins: ['https://t.example'] }, { url: `${SHOP}/`, frameId: 4, tab: { id: 1 } })).reported, false);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { popupView, relationshipView, dataView, offerToShow, hostProblem, plainSummary, termChanges } from '../lib/viewmodel.js';
+import { popupView, relationshipView, dataView, offerToShow, hostProblem, plainSummary, termChanges, complianceView } from '../lib/viewmodel.js';
 import { signalsFor } from '../lib/rules.js';
 import { offerConflicts } from '../lib/terms.js';
 import { STATE, REASON } from '../lib/constants.js';
@@ -183,4 +183,28 @@ test('history in words: a terms-changed event lists what changed, per offer and 
     history: { verified: true, events: [{ seq: 0, type: 'terms-changed', time: '2026-11-24T10:00:00Z', detail: `site terms changed from ${D(1)} to ${D(2)}` }] },
   });
   assert.equal(old.history.events[0].detail, 'what changed was not kept (recorded by an older r-button)');
+});
+
+test('compliance watch: the discrepancies recorded under the agreement in force, newest first, in the main view', () => {
+  const ev = (seq, agreement, detail) => ({ seq, type: 'compliance', time: `2026-12-02T07:0${seq}:00Z`, agreement, detail, hash: D(8), prev: D(7) });
+  const history = {
+    verified: true,
+    events: [
+      { seq: 0, type: 'negotiated', time: '2026-12-02T07:00:00Z', agreement: D(3), hash: D(8), prev: '' },
+      ev(1, D(5), 'page / contacted the third party https://old.example; an earlier agreement'),
+      ev(2, D(3), 'page /gifts contacted the third party http://localhost:8444; the agreement says sharing: processors'),
+      ev(3, D(3), 'page /gifts answered Tk: N to a request carrying the agreed digest'),
+    ],
+  };
+  const v = popupView({ tab: { origin: SHOP, state: STATE.AGREED }, signals: signalsFor(SHOP), rel: SHOP_REL, history });
+  assert.equal(v.compliance.heading, 'Seen on this site: 2 things your agreement does not allow');
+  assert.deepEqual(v.compliance.items.map((i) => i.text), [history.events[3].detail, history.events[2].detail]);
+  assert.equal(v.compliance.more, 0);
+  assert.equal(v.history.events[2].what, 'The site did something the agreement does not allow');
+
+  assert.equal(complianceView(history, SHOP_REL, { shown: 1 }).more, 1);
+  assert.equal(complianceView({ events: history.events.slice(0, 3) }, SHOP_REL).heading, 'Seen on this site: something your agreement does not allow');
+  assert.equal(complianceView({ events: history.events.slice(0, 2) }, SHOP_REL), null, 'only an earlier agreement\'s: history only');
+  assert.equal(complianceView(history, { ...SHOP_REL, state: 'ended' }), null, 'no agreement in force');
+  assert.equal(complianceView(null, SHOP_REL), null);
 });

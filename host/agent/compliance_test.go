@@ -84,7 +84,7 @@ func TestComplianceReport(t *testing.T) {
 			name:     "a third-party cookie; plain http origins are named too",
 			params:   proto.ComplianceReportParams{Page: "/c", Cookies: []string{"http://ads.example.org"}},
 			found:    1,
-			recorded: []string{"page /c let the third party http://ads.example.org set a cookie"},
+			recorded: []string{"page /c: the third party http://ads.example.org keeps a cookie under this site"},
 		},
 	}
 	total := 0

@@ -299,7 +299,7 @@ func TestShopGiftsLoadsAnUndeclaredThirdParty(t *testing.T) {
 	res.Body.Close()
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(origins["plain"], "http://"))
 	partner := "http://localhost:" + port
-	if res.StatusCode != 200 || !bytes.Contains(page, []byte(`src="`+partner+`/pixel.gif?from=shop-gifts"`)) {
+	if res.StatusCode != 200 || !bytes.Contains(page, []byte(`src="`+partner+`/pixel.gif?from=shop-gifts&amp;cookie=1"`)) {
 		t.Errorf("/gifts: %d, does not load %s:\n%s", res.StatusCode, partner, page)
 	}
 	for _, p := range doc.Processors {

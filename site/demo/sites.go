@@ -245,9 +245,9 @@ and only if your r-button agreed to it.</p>
 	// party the terms do not name among its processors, as a page with an
 	// undeclared tracker would. The compliance watch (PROTOCOL.md 12.1)
 	// records it.
-	mux.HandleFunc("GET /gifts", page("Gift ideas", template.HTML(`<p>Ideas from our partner (this page loads an image from
+	mux.HandleFunc("GET /gifts", page("Gift ideas", template.HTML(`<p>Ideas from our partner (this page loads an image, which sets a cookie, from
 <code id="partner">`+template.HTMLEscapeString(partner)+`</code>, a third party our terms do not name).</p>
-<img id="partner-widget" src="`+template.HTMLEscapeString(partner)+`/pixel.gif?from=shop-gifts" alt="" width="1" height="1">`)))
+<img id="partner-widget" src="`+template.HTMLEscapeString(partner)+`/pixel.gif?from=shop-gifts&amp;cookie=1" alt="" width="1" height="1">`)))
 	mux.HandleFunc("GET /privacy", page("Privacy policy", `<p>Demo Shop Ltd processes data only as agreed through DNT-D.
 See <a href="/.well-known/dnt-d">our machine-readable terms</a>.</p>`))
 	return v.Middleware(mux)
@@ -396,6 +396,11 @@ func (p *subresources) mount(mux *http.ServeMux) {
 	}
 	pixel := func(w http.ResponseWriter, r *http.Request) {
 		record(w, r)
+		if r.URL.Query().Get("cookie") == "1" {
+			// A tracker's cookie, as a third party sets it today: partitioned
+			// (CHIPS), so the browser keeps it under the top-level site.
+			w.Header().Set("Set-Cookie", "partner=1; Path=/; Max-Age=3600; SameSite=None; Secure; Partitioned")
+		}
 		w.Header().Set("Content-Type", "image/gif")
 		w.Write(pixelGIF)
 	}
