@@ -66,11 +66,11 @@ func TestCheckCompliance(t *testing.T) {
 			name: "sharing processors with named processors: only the others", sharing: SharingProcessors,
 			processors: []string{"https://pay.example.com"},
 			obs:        PageObservation{Page: "/", Contacted: []string{"https://api.pay.example.com", "https://tracker.example.net"}},
-			want: []want{{DimSharing, "https://tracker.example.net", "the site's terms do not name it among its processors"}},
+			want:       []want{{DimSharing, "https://tracker.example.net", "the site's terms do not name it among its processors"}},
 		},
 		{
 			name: "sharing anonymised allows third-party requests but not their cookies", sharing: SharingAnonymised,
-			obs: PageObservation{Page: "/", Contacted: []string{"https://tracker.example.net"}, Cookies: []string{"https://tracker.example.net"}},
+			obs:  PageObservation{Page: "/", Contacted: []string{"https://tracker.example.net"}, Cookies: []string{"https://tracker.example.net"}},
 			want: []want{{DimSharing, "https://tracker.example.net", "the third party https://tracker.example.net keeps a cookie under this site; the agreement says sharing: anonymised"}},
 		},
 		{
