@@ -9,6 +9,7 @@ import { createHostClient } from './lib/host.js';
 import { createPainter, decodeIcon } from './lib/paint.js';
 import { createController } from './lib/controller.js';
 import { COMPLIANCE_MESSAGE } from './lib/compliance.js';
+import { createWorkerSignals } from './lib/workergpc.js';
 
 const api = globalThis.browser ?? globalThis.chrome;
 const dnr = api.declarativeNetRequest;
@@ -42,6 +43,13 @@ globalThis.rbuttonReady = controller.ready.then(() => true, () => false);
 const WEB = { urls: ['http://*/*', 'https://*/*'], types: ['main_frame'] };
 api.webRequest.onBeforeRequest.addListener((d) => { controller.onNavigationRequest(d).catch(warn); }, WEB);
 api.webRequest.onHeadersReceived.addListener((d) => { controller.onDocumentResponse(d, RESPONSE_HEADER).catch(warn); }, WEB, ['responseHeaders']);
+// Firefox: GPC in dedicated and shared workers (lib/workergpc.js). Chromium
+// has no filterResponseData; its manifest asks for no blocking permission.
+if (typeof api.webRequest.filterResponseData === 'function') {
+  const workerSignals = createWorkerSignals({ filterResponseData: (id) => api.webRequest.filterResponseData(id), isPaused: controller.isPaused, onError: warn });
+  api.webRequest.onBeforeSendHeaders.addListener(async (d) => { await controller.ready.catch(() => {}); workerSignals(d); },
+    { urls: ['http://*/*', 'https://*/*'], types: ['script'] }, ['blocking', 'requestHeaders']);
+}
 const onTabUpdated = (id, change, tab) => { controller.onTabUpdated(id, change, tab).catch(warn); };
 // Only status and URL changes matter (a title or favicon change would wake
 // the worker for nothing). Firefox filters; Chromium's onUpdated takes no

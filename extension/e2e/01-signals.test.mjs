@@ -1,7 +1,8 @@
 // Scenario 1: the extension sends DNT: 1, Sec-GPC: 1 and Sec-DNT-D: v=1 on the
 // top-level document and on its subresources, third-party ones included,
 // and the page sees navigator.globalPrivacyControl === true from getters that
-// look native.
+// look native. Workers: in Firefox a dedicated or shared worker's navigator
+// says it too (lib/workergpc.js); Chromium gives extensions no way to (README).
 
 import assert from 'node:assert/strict';
 import { scenario } from './lib/scenario.mjs';
@@ -53,6 +54,19 @@ scenario('signals on the document, on third-party subresources, and in navigator
     frame.src = `${origin}/page.html?kind=iframe`;
     document.body.append(frame);
   }, third.origin);
+  // Workers started by a third-party page (the recorder's own page, same origin as its scripts).
+  const workerPage = await browser.open(`${third.origin}/page.html?kind=workers`);
+  const workers = await workerPage.page.evaluate(() => Promise.all([
+    new Promise((resolve, reject) => { const w = new Worker('/worker.js'); w.onmessage = (e) => resolve(e.data); w.onerror = () => reject(new Error('worker failed')); }),
+    new Promise((resolve) => { const s = new SharedWorker('/shared-worker.js'); s.port.onmessage = (e) => resolve(e.data); s.port.start(); }),
+  ]));
+  for (const [i, kind] of ['dedicated', 'shared'].entries()) {
+    assert.equal(workers[i].strict, true, `${kind} worker: its script still runs strict`);
+    if (browser.kind === 'firefox') assert.equal(workers[i].gpc, true, `${kind} worker: navigator.globalPrivacyControl`);
+    else assert.notEqual(workers[i].gpc, true, `${kind} worker: Chromium lets no extension set it (README.md, Workers): update README if this changes`);
+  }
+  for (const p of ['/worker.js', '/shared-worker.js']) assert.equal(header(third.find(p)[0], 'sec-gpc'), '1', `${p}: Sec-GPC`);
+
   for (const p of ['/pixel.gif?kind=image', '/fetch?kind=fetch', '/page.html?kind=iframe']) {
     const [req] = await waitFor(() => third.find(p).length && third.find(p), { what: `third-party request ${p}` });
     assertSignals(req.headers, `third-party ${p}`);

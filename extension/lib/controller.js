@@ -975,6 +975,8 @@ export function createController({
     onAlarm,
     onMessage,
     onComplianceReport,
+    /** Whether the document at `url` is on a site whose signals the user paused (lib/workergpc.js). */
+    isPaused: (url) => { const o = originOf(url ?? ''); return Boolean(o) && mem.paused.includes(o); },
     // For tests: the state and the rules it asks for.
     state: mem,
     wantedRules,

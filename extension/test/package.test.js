@@ -44,9 +44,13 @@ test('package.sh: one zip per browser, runtime files only, manifest adapted', ()
       if (browser === 'chromium') {
         assert.deepEqual(m.background, { service_worker: 'background.js', type: 'module' });
         assert.equal(m.browser_specific_settings, undefined);
+        // Chromium MV3 warns about (and has no use for) the blocking permissions.
+        assert.ok(!m.permissions.some((p) => /^webRequest(Blocking|FilterResponse)/.test(p)), m.permissions.join());
       } else {
         assert.deepEqual(m.background, { scripts: ['background.js'], type: 'module' });
         assert.equal(m.browser_specific_settings.gecko.id, 'r-button@rbutton.org');
+        // GPC in workers (lib/workergpc.js).
+        for (const p of ['webRequestBlocking', 'webRequestFilterResponse']) assert.ok(m.permissions.includes(p), p);
       }
       // Every file the manifest and pages refer to is inside.
       assert.equal(String(files.get('background.js')), readFileSync(new URL('../background.js', import.meta.url), 'utf8'));

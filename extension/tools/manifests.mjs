@@ -40,6 +40,8 @@ export function manifestFor(source, browser, { keepKey = false } = {}) {
     delete m.key;
     delete m.minimum_chrome_version;
     m.background = { scripts: [worker], type };
+    // GPC in workers (lib/workergpc.js): a worker's script gets one line in front.
+    m.permissions = [...m.permissions, 'webRequestBlocking', 'webRequestFilterResponse'];
   } else {
     throw new Error(`unknown browser ${browser}`);
   }

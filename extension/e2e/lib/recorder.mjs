@@ -21,6 +21,17 @@ export async function startRecorder(cleanup) {
       res.end('<!doctype html><meta charset="utf-8"><title>recorder</title><p>recorder page</p>');
       return;
     }
+    // Worker scripts (scenario 01): each tells its page what its navigator
+    // says, and whether the script still runs strict.
+    if (req.url.startsWith('/worker.js') || req.url.startsWith('/shared-worker.js')) {
+      const report = '{ gpc: navigator.globalPrivacyControl, strict: (function () { return this === undefined; })() }';
+      const body = req.url.startsWith('/worker.js')
+        ? `'use strict';\npostMessage(${report});\n`
+        : `'use strict';\nonconnect = (e) => e.ports[0].postMessage(${report});\n`;
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(body);
+      return;
+    }
     if (req.url.startsWith('/pixel.gif')) {
       res.writeHead(200, { 'content-type': 'image/gif', 'cache-control': 'no-store', 'access-control-allow-origin': '*' });
       res.end(Buffer.from('R0lGODlhAQABAAAAACwAAAAAAQABAAA=', 'base64'));
