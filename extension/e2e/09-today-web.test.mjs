@@ -6,6 +6,8 @@
 // the MyTerms agreements the site accepts with the one that fits my terms,
 // and proffering it leaves a record signed by me in the host's history. The
 // host fetches the site's statements without cookies, once.
+// And a browser that sends GPC itself (Firefox's own setting on): the popup
+// says so; Chromium has no such setting, and says nothing of it.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -102,4 +104,17 @@ scenario('today\'s web: an ordinary site\'s GPC status in words; its MyTerms agr
   const again = await browser.popup(tab);
   await waitFor(() => textOf(again, '#honour-headline').then((h) => h === headline), { what: 'the second popup\'s headline' });
   assert.equal(site.find('/.well-known/gpc.json').length, 1, 'gpc.json is fetched at most once a day');
+});
+
+scenario("today's web: a browser that sends GPC itself is left to send it, and the popup says so", { needs: ['popup'], firefoxPrefs: { 'privacy.globalprivacycontrol.enabled': true } }, async ({ kind, browser, cleanup }) => {
+  const site = await startOrdinarySite(cleanup);
+  const tab = await browser.open(`${site.origin}/`);
+  await browser.waitTitle(tab, /^r-button: no dialog offered by /);
+  assert.equal(await tab.page.evaluate(() => navigator.globalPrivacyControl), true);
+  assert.equal(site.find('/')[0].headers['sec-gpc'], '1', 'one Sec-GPC: 1, not two');
+  const popup = await browser.popup(tab);
+  await waitFor(async () => { const h = await textOf(popup, '#honour-headline'); return h && !/Checking/.test(h); }, { what: 'the honour headline' });
+  const lines = await textOf(popup, '#honour-lines');
+  if (kind === 'firefox') assert.match(lines, /Your browser sends Global Privacy Control itself; r-button leaves its signal as it is/);
+  else assert.doesNotMatch(lines, /browser sends Global Privacy Control itself/, 'Chromium has no GPC setting of its own');
 });

@@ -814,7 +814,7 @@ export function createController({
       origin = (await tabInfo(tabId))?.origin ?? null;
       incognito = await isIncognito(tabId);
     }
-    const out = { origin, page: null, check: null, terms: null, error: null, skipped: null };
+    const out = { origin, page: null, check: null, terms: null, error: null, skipped: null, browserGPC: false };
     if (!origin || !isNegotiable(origin)) return { ...out, skipped: 'not-web' };
     if (mem.paused.includes(origin)) return { ...out, skipped: 'paused' };
     if (incognito && mem.settings.negotiateInPrivate !== true) return { ...out, skipped: 'private' };
@@ -822,8 +822,13 @@ export function createController({
       try {
         const [first] = await scripting.executeScript({ target: { tabId }, world: 'MAIN', func: probePage, args: [500] });
         out.page = first?.result ?? null;
+        // The isolated world sees the browser's own navigator, not the
+        // getter r-button's script put in the page's world: true there means
+        // the browser sends GPC itself (README.md, "The browser's own GPC").
+        const [own] = await scripting.executeScript({ target: { tabId }, func: () => navigator.globalPrivacyControl === true });
+        out.browserGPC = own?.result === true;
       } catch {
-        out.page = null; // a page scripts may not run in (the browser's own pages, a PDF)
+        out.page = out.page ?? null; // a page scripts may not run in (the browser's own pages, a PDF)
       }
     }
     const params = { site: origin };

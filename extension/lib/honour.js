@@ -123,10 +123,14 @@ export function uspOptOut(s) {
  * @param {object|null} a.check  the host's site.check result, or null
  * @param {object|null} a.page   probePage's result, or null (not readable)
  * @param {boolean} [a.paused]   signals are paused on this site
+ * @param {boolean} [a.browserGPC] the browser itself sends GPC (its own setting, as Firefox's or Brave's)
  * @returns {{headline:string, lines:{key:string,text:string,tone:'ok'|'bad'|'none'}[]}}
  */
-export function honourView({ check, page, paused = false }) {
+export function honourView({ check, page, paused = false, browserGPC = false }) {
   const lines = [];
+  if (browserGPC) {
+    lines.push({ key: 'browser-gpc', text: 'Your browser sends Global Privacy Control itself; r-button leaves its signal as it is and adds no second one.', tone: 'none' });
+  }
   if (paused) {
     return { headline: 'Signals are paused here: nothing was sent for this site to honour', lines: [{ key: 'paused', text: 'You paused signals on this site, so it gets no GPC or DNT signal.', tone: 'none' }] };
   }

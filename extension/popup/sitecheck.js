@@ -21,7 +21,7 @@ export function honourSection(r) {
   } else if (r.error) {
     body.push(el('p', { id: 'honour-headline', class: 'mark' }, `Could not check: ${r.error.message}`));
   } else {
-    const v = honourView({ check: r.check, page: r.page, paused: r.skipped === 'paused' });
+    const v = honourView({ check: r.check, page: r.page, paused: r.skipped === 'paused', browserGPC: r.browserGPC === true });
     body.push(el('p', { id: 'honour-headline' }, v.headline),
       el('details', { id: 'honour-details' },
         el('summary', {}, 'What r-button found'),

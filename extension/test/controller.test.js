@@ -707,8 +707,10 @@ test('site check: the page read once in its MAIN world, the host asked with the 
   const injected = [];
   const f = fakeBrowser({
     handlers: { 'site.check': () => check, 'terms.get': () => ({ defaults: { v: 1 } }), 'myterms.proffer': (p) => ({ proffered: p.agreement }) },
-    executeScript: async (details) => { injected.push(details); return [{ result: page }]; },
+    // The isolated world answers for the browser's own navigator.
+    executeScript: async (details) => { injected.push(details); return [{ result: details.world === 'MAIN' ? page : browserSends }]; },
   });
+  let browserSends = false;
   await f.c.ready;
   await navigate(f, 1, `${SHOP}/`);
   f.hostCalls.length = 0;
@@ -716,11 +718,17 @@ test('site check: the page read once in its MAIN world, the host asked with the 
   assert.equal(r.ok, true);
   assert.deepEqual(r.page, page);
   assert.deepEqual(r.check, check);
-  assert.equal(injected.length, 1);
+  assert.equal(r.browserGPC, false);
+  assert.equal(injected.length, 2);
   assert.equal(injected[0].world, 'MAIN');
   assert.deepEqual(injected[0].target, { tabId: 1 });
   assert.equal(injected[0].func.name, 'probePage');
+  assert.equal(injected[1].world, undefined, "the browser's own GPC is read in the isolated world, where r-button's getter is not");
+  assert.deepEqual(injected[1].target, { tabId: 1 });
   assert.deepEqual(f.hostCalls.map((x) => [x.type, x.params]), [['site.check', { site: SHOP, mytermsPath: '/terms/mine.json' }], ['terms.get', {}]]);
+  browserSends = true;
+  assert.equal((await f.c.onMessage({ type: MSG.SITE_CHECK, tabId: 1 })).browserGPC, true);
+  browserSends = false;
 
   const p = await f.c.onMessage({ type: MSG.PROFFER, origin: `${SHOP}/`, agreement: 'SD-BASE' });
   assert.deepEqual(p.result, { proffered: 'SD-BASE' });

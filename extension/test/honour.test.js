@@ -80,3 +80,11 @@ test('probePage reads __uspapi, __gpp ping, the OneTrust cookie and the MyTerms 
     Object.assign(globalThis, saved);
   }
 });
+
+test("honourView: says when the browser sends GPC itself, and only then", () => {
+  const check = { gpc: { state: 'absent' }, gpcStatement: null };
+  const page = { usp: null, gpp: null, onetrust: null };
+  const own = honourView({ check, page, browserGPC: true }).lines.find((l) => l.key === 'browser-gpc');
+  assert.match(own.text, /browser sends Global Privacy Control itself/);
+  assert.equal(honourView({ check, page }).lines.find((l) => l.key === 'browser-gpc'), undefined);
+});

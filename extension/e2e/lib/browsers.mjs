@@ -288,7 +288,7 @@ export class FirefoxDriver {
   kind = 'firefox';
 
   /** extDir: the extension's source (default extension/); its Firefox build goes to dir/firefox-extension. */
-  static async launch({ dir, env, beforeLaunch, cleanup, extDir = EXT_DIR }) {
+  static async launch({ dir, env, beforeLaunch, cleanup, extDir = EXT_DIR, prefs = {} }) {
     const { default: puppeteer } = await import('puppeteer-core');
     const d = new FirefoxDriver();
     d.uuid = FIREFOX_ADDON_UUID;
@@ -311,6 +311,7 @@ export class FirefoxDriver {
         'extensions.update.enabled': false,
         // Show JSON responses as text, as Chromium does, so page text is the JSON.
         'devtools.jsonview.enabled': false,
+        ...prefs,
       },
     });
     cleanup?.add('close firefox', () => d.close());

@@ -19,11 +19,12 @@ const ONLY = (process.env.E2E_BROWSERS || 'chromium,firefox').split(',').map((s)
 /**
  * opts.needs: extra pieces (see repo.mjs) beyond host, sites, extension.
  * opts.installHost: false to launch without the host manifest (scenario 7).
+ * opts.firefoxPrefs: Firefox preferences over the harness's own (scenario 9: the browser's own GPC).
  * fn(env): env = {kind, browser, vendors, host, dir, t, cleanup}.
  */
 export function scenario(name, opts, fn) {
   if (typeof opts === 'function') { fn = opts; opts = {}; }
-  const { needs = [], installHost = true, timeout = 180_000 } = opts;
+  const { needs = [], installHost = true, timeout = 180_000, firefoxPrefs = {} } = opts;
   for (const kind of ['chromium', 'firefox']) {
     const pieces = ['host', 'sites', 'extension', ...(kind === 'chromium' ? ['extensionId'] : []), kind, ...needs];
     const absent = missing(...pieces);
@@ -42,6 +43,7 @@ export function scenario(name, opts, fn) {
           dir,
           env: hostEnv,
           cleanup,
+          prefs: firefoxPrefs,
           beforeLaunch: async (profile) => {
             if (!installHost) return;
             if (kind === 'chromium') await host.installChromium(profile);
