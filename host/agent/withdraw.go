@@ -135,8 +135,14 @@ func (a *Agent) endWithSites(ctx context.Context, list []stopped) []Withdrawn {
 				detail = truncate("ended locally; site: "+e.Code+": "+e.Message, 1000)
 				relErr = &store.RelationshipError{Code: e.Code, Message: e.Message}
 			}
-			if err := a.settlePendingEnd(tx, s, out[i], now); err != nil {
+			owed, err := a.settlePendingEnd(tx, s, out[i], now)
+			if err != nil {
 				return err
+			}
+			if !owed {
+				// Another call sent the same owed end meanwhile (a resend
+				// beside the withdrawal's own) and recorded its outcome.
+				continue
 			}
 			cur, err := tx.Relationship(s.site)
 			if err != nil {
@@ -178,23 +184,32 @@ var endUndelivered = map[string]bool{
 // settlePendingEnd records, inside tx, the outcome w of the end request s:
 // the end is no longer owed once the site answered it (or it has been
 // tried MaxEndTries times); else it stays owed, one more try counted.
-func (a *Agent) settlePendingEnd(tx *store.Tx, s stopped, w Withdrawn, now time.Time) error {
-	if w.Ended || w.Error == nil || !endUndelivered[w.Error.Code] {
-		return tx.DeletePendingEnd(s.site, s.record)
-	}
+// It reports whether the outcome is this call's to record: true unless s was
+// owed (stop stored it so) and no longer is, because another call sending
+// the same end settled it first.
+func (a *Agent) settlePendingEnd(tx *store.Tx, s stopped, w Withdrawn, now time.Time) (bool, error) {
 	owed, err := tx.PendingEnds()
 	if err != nil {
-		return err
+		return false, err
 	}
-	for _, p := range owed {
-		if p.Site == s.site && p.Record == s.record {
-			if p.Tries++; p.Tries >= MaxEndTries {
-				return tx.DeletePendingEnd(s.site, s.record)
-			}
-			return tx.PutPendingEnd(p)
+	var p *store.PendingEnd
+	for i := range owed {
+		if owed[i].Site == s.site && owed[i].Record == s.record {
+			p = &owed[i]
+			break
 		}
 	}
-	return nil
+	if p == nil {
+		// stop leaves an end owed whenever it can be sent at all.
+		return s.key == nil || s.doc == nil, nil
+	}
+	if w.Ended || w.Error == nil || !endUndelivered[w.Error.Code] {
+		return true, tx.DeletePendingEnd(s.site, s.record)
+	}
+	if p.Tries++; p.Tries >= MaxEndTries {
+		return true, tx.DeletePendingEnd(s.site, s.record)
+	}
+	return true, tx.PutPendingEnd(*p)
 }
 
 // owedEnds returns, from inside tx, the end requests still owed to sites

@@ -688,3 +688,39 @@ func TestWithdrawSiteAlreadyEnded(t *testing.T) {
 		t.Errorf("relationship %s, error %+v", got.State, got.Error)
 	}
 }
+
+// TestOwedEndSentTwiceIsRecordedOnce: a call that contacts sites resends
+// owed ends beside its own work (agent.go), so the same owed end can be sent
+// by the withdrawal and by a resend that read it just before. The site's
+// answer is recorded once: the one that settles the owed end records it.
+func TestOwedEndSentTwiceIsRecordedOnce(t *testing.T) {
+	t.Parallel()
+	v := newVendor(t, basicOffer)
+	a := newAgent(t)
+	rel := mustCall[store.Relationship](t, a, proto.TypeNegotiate, v.negotiateParams())
+	var list []stopped
+	if err := a.DB.Update(func(tx *store.Tx) error {
+		cur, err := tx.Relationship(v.origin)
+		if err != nil || cur == nil {
+			return fmt.Errorf("relationship: %v %v", cur, err)
+		}
+		s, err := a.stop(tx, *cur, store.EndedByWithdrawal, policy.EventWithdrawn, "test", time.Now())
+		list = []stopped{s}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Both senders hold the owed end before either has settled it.
+	first := a.endWithSites(context.Background(), list)
+	second := a.endWithSites(context.Background(), list)
+	if !first[0].Ended {
+		t.Fatalf("first end: %+v", first[0])
+	}
+	_ = second // the site answers the repeat as it likes (ended already); it is not recorded
+	if h := history(t, a, v.origin); fmt.Sprint(h) != "[negotiated withdrawn ended]" {
+		t.Errorf("history = %v, want one ended event", h)
+	}
+	if sr := v.record(t, rel.Record.ID); sr.Ended.IsZero() {
+		t.Errorf("the site still holds the agreement: %+v", sr)
+	}
+}
