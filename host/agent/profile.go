@@ -367,15 +367,9 @@ func (a *Agent) oweGiven(site, record string, send policy.Details, fields []stri
 	}
 	pending := store.Pending{Details: send, Since: now, Next: now}
 	err := a.DB.Update(func(tx *store.Tx) error {
-		sh, err := tx.Share(site)
+		sh, err := shareOf(tx, site)
 		if err != nil {
 			return err
-		}
-		if sh == nil {
-			sh = &store.Share{}
-		}
-		if sh.Since == nil {
-			sh.Since = map[string]time.Time{}
 		}
 		for _, f := range fields {
 			if _, ok := sh.Since[f]; !ok {
@@ -452,15 +446,9 @@ func (a *Agent) give(ctx context.Context, site string, rel *store.Relationship, 
 	now := a.now().Truncate(time.Second)
 	var out ShareView
 	err := a.DB.Update(func(tx *store.Tx) error {
-		sh, err := tx.Share(site)
+		sh, err := shareOf(tx, site)
 		if err != nil {
 			return err
-		}
-		if sh == nil {
-			sh = &store.Share{}
-		}
-		if sh.Since == nil {
-			sh.Since = map[string]time.Time{}
 		}
 		var added []string
 		for _, f := range fields {
@@ -868,4 +856,17 @@ func refusal(err error) bool {
 		return ne.Code == proto.CodeSiteRefused && ne.SiteCode != policy.CodeUnavailable || ne.Code == proto.CodeNotSupported
 	}
 	return false
+}
+
+// shareOf returns, inside tx, what site holds of my details, empty (and
+// ready to add to) when it holds nothing yet.
+func shareOf(tx *store.Tx, site string) (*store.Share, error) {
+	sh, err := tx.Share(site)
+	if err != nil || sh == nil {
+		return &store.Share{Since: map[string]time.Time{}}, err
+	}
+	if sh.Since == nil {
+		sh.Since = map[string]time.Time{}
+	}
+	return sh, nil
 }
