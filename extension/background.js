@@ -5,7 +5,7 @@
 // wake the worker are not lost.
 
 import { RESPONSE_HEADER, ALL_RESOURCE_TYPES, CHANGES_ALARM, CHANGES_PERIOD_MIN } from './lib/constants.js';
-import { createHostClient } from './lib/host.js';
+import { createHostClient, createPortSender } from './lib/host.js';
 import { createPainter, decodeIcon } from './lib/paint.js';
 import { createController } from './lib/controller.js';
 import { COMPLIANCE_MESSAGE } from './lib/compliance.js';
@@ -27,7 +27,7 @@ const controller = createController({
   scripting: api.scripting,
   storage: { local: api.storage.local, session: api.storage.session },
   tabs: api.tabs,
-  host: createHostClient({ send: (name, message) => api.runtime.sendNativeMessage(name, message) }),
+  host: createHostClient({ send: createPortSender({ connect: (name) => api.runtime.connectNative(name), lastError: () => api.runtime.lastError }) }),
   painter: createPainter(api.action, { imageData: (stem) => decodeIcon(stem, api.runtime.getURL) }),
   fetch: (...args) => fetch(...args),
   // runtime.getBrowserInfo exists only in Firefox, whose match patterns

@@ -71,6 +71,12 @@ export const HOST_REQUIRED_CAPABILITIES = Object.freeze([
  * agreements with sites (the host's deadline is 10 s).
  */
 export const HOST_TIMEOUT_MS = 5000;
+/**
+ * The host's port closes this long after its last reply (lib/host.js): longer
+ * than the gap between pages of one visit, shorter than the change alarm's
+ * period, so an idle browser keeps no host process and no awake worker.
+ */
+export const HOST_PORT_IDLE_MS = 20_000;
 export const HOST_TIMEOUT_NETWORK_MS = 20000;
 export const HOST_NETWORK_TYPES = Object.freeze([
   'negotiate', 'data.fetch', 'relationship.end', 'terms.set', 'exception.set', 'exception.clear',

@@ -1,24 +1,28 @@
 // Client for the r-button native messaging host (`rbutton`, host name
 // org.rbutton.host; envelope in PROTOCOL.md 20).
 //
-// One runtime.sendNativeMessage per request, not a connectNative port: the
-// browser spawns the host for the call and it exits after replying, so
-// nothing keeps the service worker awake, a sleeping worker loses nothing,
-// and a crashed or missing host only fails the call in flight — the next
-// call spawns a fresh one. The price is a process start per call, which is
-// small next to the network round trips negotiate makes, and calls are rare
-// (one per top-level document of a site with new terms, plus popup use).
+// Requests go over one runtime.connectNative port (createPortSender), opened
+// at the first call and closed again HOST_PORT_IDLE_MS after the last reply.
+// While the user browses, one host process answers every call (the change
+// check at each navigation to an agreed site, the compliance report of each
+// of its pages) instead of a process start per call competing with the page
+// for the CPU; when the browser is idle the port closes, the host exits and
+// nothing keeps the service worker awake. The host answers local calls in
+// order and site-contacting ones concurrently, each reply echoing its
+// request's id (PROTOCOL.md 20), so one port carries any mix of calls. A
+// host that exits or crashes fails the calls in flight on its port only;
+// the next call starts a fresh one.
 //
 // Each request carries a fresh id that the reply must echo. Calls time out;
 // transport failures (host exited, communication error) are retried with
 // exponential backoff for idempotent calls only; a host that is not
 // installed fails at once with kind "unavailable". hello() checks the
 // protocol version and capabilities and reports an old host as "outdated".
-// The send function is injected so this module is pure and unit-tested.
+// The transport is injected so this module is pure and unit-tested.
 
 import {
   HOST_NAME, HOST_PROTOCOL, HOST_REQUIRED_CAPABILITIES, HOST_TIMEOUT_MS, HOST_TIMEOUT_NETWORK_MS,
-  HOST_NETWORK_TYPES, HOST_RETRIES, HOST_SITE_RETRIES, HOST_BACKOFF_MS, HOST_IDEMPOTENT_TYPES,
+  HOST_NETWORK_TYPES, HOST_RETRIES, HOST_SITE_RETRIES, HOST_BACKOFF_MS, HOST_IDEMPOTENT_TYPES, HOST_PORT_IDLE_MS,
 } from './constants.js';
 
 /**
@@ -57,7 +61,7 @@ function defaultId() {
 
 /**
  * @param {object} opts
- * @param {(host:string, message:object) => Promise<any>} opts.send  runtime.sendNativeMessage
+ * @param {(host:string, message:object) => Promise<any>} opts.send  createPortSender's send, or runtime.sendNativeMessage
  * @param {(ms:number) => Promise<void>} [opts.sleep]
  * @param {() => string} [opts.newId]
  * @param {number} [opts.timeoutMs] @param {number} [opts.networkTimeoutMs]
@@ -84,6 +88,9 @@ export function createHostClient({
         }),
         timeout,
       ]);
+    } catch (err) {
+      if (err instanceof HostError && err.kind === 'timeout') send.abandon?.(id, { restart: !HOST_NETWORK_TYPES.includes(type) });
+      throw err;
     } finally {
       clearTimer(timer);
     }
@@ -136,4 +143,104 @@ export function checkHello(h) {
   if (missing.length) {
     throw new HostError('outdated', `the helper (version ${h.version ?? '?'}) lacks ${missing.join(', ')}`, { type: 'hello' });
   }
+}
+
+/**
+ * A send function for createHostClient over one runtime.connectNative port:
+ * send(host, message) posts the message and resolves with the reply that
+ * echoes its id. The port opens at the first send and closes idleMs after
+ * the last reply when no request is waiting. When the host goes away (exit,
+ * crash, not installed) the requests waiting on that port reject with the
+ * browser's reason, which classifyTransportError reads as for
+ * sendNativeMessage; the next send opens a new port.
+ *
+ * @param {object} opts
+ * @param {(host:string) => object} opts.connect  runtime.connectNative
+ * @param {() => ({message?:string}|undefined)} [opts.lastError]  runtime.lastError (Chromium's disconnect reason)
+ * @param {number} [opts.idleMs]
+ */
+export function createPortSender({
+  connect, lastError = () => undefined, idleMs = HOST_PORT_IDLE_MS,
+  setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (t) => clearTimeout(t),
+}) {
+  let open = null; // {port, pending: Map id -> {resolve, reject}}
+  let idle = null;
+
+  function close(conn, reason) {
+    if (open === conn) open = null;
+    for (const w of conn.pending.values()) w.reject(new Error(reason));
+    conn.pending.clear();
+  }
+
+  function armIdle(conn) {
+    clearTimer(idle);
+    idle = null;
+    if (conn.pending.size || open !== conn) return;
+    idle = setTimer(() => {
+      idle = null;
+      if (open !== conn || conn.pending.size) return;
+      open = null;
+      try {
+        conn.port.disconnect(); // the host sees its input end and exits
+      } catch {
+        // already gone
+      }
+    }, idleMs);
+  }
+
+  function connection(host) {
+    if (open) return open;
+    const conn = { port: connect(host), pending: new Map() };
+    conn.port.onMessage.addListener((reply) => {
+      const w = reply && typeof reply === 'object' ? conn.pending.get(reply.id) : undefined;
+      if (!w) return; // a late reply to a request that timed out
+      conn.pending.delete(reply.id);
+      w.resolve(reply);
+      armIdle(conn);
+    });
+    conn.port.onDisconnect.addListener((p) => {
+      // Firefox names the reason on the port, Chromium in runtime.lastError.
+      const reason = p?.error?.message ?? lastError()?.message ?? 'Native host has exited.';
+      close(conn, reason);
+    });
+    open = conn;
+    return conn;
+  }
+
+  function send(host, message) {
+    clearTimer(idle);
+    idle = null;
+    const conn = connection(host);
+    return new Promise((resolve, reject) => {
+      conn.pending.set(message.id, { resolve, reject });
+      try {
+        conn.port.postMessage(message);
+      } catch (err) {
+        // The port went away before its onDisconnect ran.
+        close(conn, err?.message ?? String(err));
+      }
+    });
+  }
+
+  /**
+   * The caller stopped waiting for request `id` (createHostClient's timeout).
+   * restart: the host is stuck (a local request takes milliseconds), so the
+   * port closes and the next request starts a fresh host; the other requests
+   * waiting on it fail as if the host had exited.
+   */
+  send.abandon = (id, { restart = false } = {}) => {
+    const conn = open;
+    if (!conn || !conn.pending.delete(id)) return;
+    if (!restart) {
+      armIdle(conn);
+      return;
+    }
+    close(conn, 'Native host has exited.');
+    try {
+      conn.port.disconnect();
+    } catch {
+      // already gone
+    }
+  };
+  return send;
 }

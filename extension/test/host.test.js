@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHostClient, HostError, checkHello, classifyTransportError } from '../lib/host.js';
+import { createHostClient, createPortSender, HostError, checkHello, classifyTransportError } from '../lib/host.js';
 import { HOST_NAME, HOST_REQUIRED_CAPABILITIES } from '../lib/constants.js';
 
 // A fake runtime.sendNativeMessage: the unit boundary. Each entry of `script`
@@ -127,4 +127,141 @@ test('classifying transport errors', () => {
   assert.equal(classifyTransportError('Native host has exited.'), 'transport');
   assert.equal(classifyTransportError('Error when communicating with the native messaging host.'), 'transport');
   assert.equal(classifyTransportError(undefined), 'transport');
+});
+
+// A fake runtime.connectNative: each connect() makes a port whose posted
+// messages the test answers (or not) by hand, as the host would.
+function fakePorts() {
+  const ports = [];
+  const connect = (name) => {
+    const on = (list) => ({ addListener: (f) => list.push(f) });
+    const msgL = []; const discL = [];
+    const port = {
+      name, posted: [], disconnected: false,
+      onMessage: on(msgL), onDisconnect: on(discL),
+      postMessage(m) { if (port.disconnected) throw new Error('Attempting to use a disconnected port object'); port.posted.push(m); },
+      disconnect() { port.disconnected = true; },
+      reply(m) { for (const f of msgL) f(m); },
+      exit(error) { port.disconnected = true; for (const f of discL) f(error ? { error: { message: error } } : port); },
+    };
+    ports.push(port);
+    return port;
+  };
+  return { ports, connect };
+}
+function manualTimers() {
+  const timers = new Map(); let n = 0;
+  return {
+    setTimer: (f, ms) => { timers.set(++n, { f, ms }); return n; },
+    clearTimer: (t) => { timers.delete(t); },
+    pending: () => [...timers.values()],
+    fire: (ms) => { for (const [k, t] of [...timers]) if (t.ms === ms) { timers.delete(k); t.f(); } },
+  };
+}
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('port: one host process answers many calls, replies matched by id in any order', async () => {
+  const { ports, connect } = fakePorts();
+  const t = manualTimers();
+  const c = createHostClient({ send: createPortSender({ connect, ...t, idleMs: 20_000 }), sleep, ...t });
+  const a = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
+  const b = c.call('changes', { since: 1 });
+  await tick();
+  assert.equal(ports.length, 1);
+  assert.equal(ports[0].name, HOST_NAME);
+  const [ma, mb] = ports[0].posted;
+  ports[0].reply({ id: mb.id, ok: true, result: 'changes' });
+  ports[0].reply({ id: ma.id, ok: true, result: 'negotiated' });
+  assert.equal(await b, 'changes');
+  assert.equal(await a, 'negotiated');
+  assert.equal(ports.length, 1, 'no second host for the second call');
+});
+
+test('port: closes after the idle time, and the next call opens a new one', async () => {
+  const { ports, connect } = fakePorts();
+  const t = manualTimers();
+  const send = createPortSender({ connect, ...t, idleMs: 20_000 });
+  const c = createHostClient({ send, sleep, ...t });
+  const p = c.call('changes', {});
+  await tick();
+  assert.equal(t.pending().filter((x) => x.ms === 20_000).length, 0, 'no idle timer while a request waits');
+  ports[0].reply({ id: ports[0].posted[0].id, ok: true, result: 1 });
+  await p;
+  t.fire(20_000);
+  assert.equal(ports[0].disconnected, true, 'the host sees its input end and exits');
+  const q = c.call('changes', {});
+  await tick();
+  assert.equal(ports.length, 2);
+  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 2 });
+  assert.equal(await q, 2);
+});
+
+test('port: a host that exits fails the calls waiting on it (transport), the next call starts a fresh host', async () => {
+  const { ports, connect } = fakePorts();
+  const t = manualTimers();
+  const c = createHostClient({ send: createPortSender({ connect, ...t, lastError: () => ({ message: 'Native host has exited.' }) }), sleep, retries: 0, ...t });
+  const p = c.call('site.view', { site: 'x' });
+  await tick();
+  ports[0].exit();
+  await assert.rejects(p, (e) => e.kind === 'transport' && /exited/.test(e.message));
+  const q = c.call('site.view', { site: 'x' });
+  await tick();
+  assert.equal(ports.length, 2);
+  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 'ok' });
+  assert.equal(await q, 'ok');
+});
+
+test('port: a host that is not installed is unavailable (Firefox names it on the port, Chromium in lastError)', async () => {
+  for (const how of ['port', 'lastError']) {
+    const { ports, connect } = fakePorts();
+    const t = manualTimers();
+    const missing = 'Specified native messaging host not found.';
+    const send = createPortSender({ connect, ...t, lastError: () => (how === 'lastError' ? { message: missing } : undefined) });
+    const c = createHostClient({ send, sleep, ...t });
+    const p = c.call('hello', {});
+    await tick();
+    ports[0].exit(how === 'port' ? missing : undefined);
+    await assert.rejects(p, (e) => e.kind === 'unavailable', how);
+  }
+});
+
+test('port: a stuck host is restarted when a local call times out; a slow site call only stops being waited for', async () => {
+  const { ports, connect } = fakePorts();
+  const t = manualTimers();
+  const c = createHostClient({ send: createPortSender({ connect, ...t }), sleep, retries: 0, timeoutMs: 1000, networkTimeoutMs: 9000, ...t });
+  const slow = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
+  await tick();
+  t.fire(9000);
+  await assert.rejects(slow, (e) => e.kind === 'timeout');
+  assert.equal(ports[0].disconnected, false, 'a site may be slow; the host is not stuck');
+  const other = c.call('negotiate', { site: 'y', advertisement: 'v=1' });
+  const stuck = c.call('terms.get', {});
+  await tick();
+  t.fire(1000);
+  await assert.rejects(stuck, (e) => e.kind === 'timeout');
+  assert.equal(ports[0].disconnected, true, 'a local call that takes seconds means the host is stuck');
+  await assert.rejects(other, (e) => e.kind === 'transport');
+  const next = c.call('terms.get', {});
+  await tick();
+  assert.equal(ports.length, 2);
+  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 'terms' });
+  assert.equal(await next, 'terms');
+});
+
+test('port: a late reply to a request that timed out is dropped; a port that broke before its disconnect event fails the call', async () => {
+  const { ports, connect } = fakePorts();
+  const t = manualTimers();
+  const c = createHostClient({ send: createPortSender({ connect, ...t }), sleep, retries: 0, networkTimeoutMs: 9000, ...t });
+  const slow = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
+  await tick();
+  t.fire(9000);
+  await assert.rejects(slow, (e) => e.kind === 'timeout');
+  ports[0].reply({ id: ports[0].posted[0].id, ok: true, result: 'late' }); // nobody waits: no throw
+  ports[0].disconnected = true; // gone, onDisconnect not yet run
+  await assert.rejects(c.call('changes', {}), (e) => e.kind === 'transport' && /disconnected port/.test(e.message));
+  const q = c.call('changes', {});
+  await tick();
+  assert.equal(ports.length, 2);
+  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 3 });
+  assert.equal(await q, 3);
 });

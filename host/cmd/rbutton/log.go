@@ -3,15 +3,15 @@ package main
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 )
 
-// maxLog is the size above which the log is rotated to .1 at start.
+// maxLog is the size above which the log is rotated to .1.
 const maxLog = 1 << 20
 
 // logPath is $RBUTTON_LOG, else <user cache dir>/rbutton/rbutton.log.
@@ -33,23 +33,86 @@ func openLog() (zerolog.Logger, func()) {
 	if p == "" {
 		return zerolog.Nop(), func() {}
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return zerolog.Nop(), func() {}
-	}
-	if fi, err := os.Stat(p); err == nil && fi.Size() > maxLog {
-		os.Rename(p, p+".1")
-	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	w, err := openPathWriter(p)
 	if err != nil {
 		return zerolog.Nop(), func() {}
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
-	var w io.Writer = f
 	l := zerolog.New(w).With().Timestamp().Int("pid", os.Getpid()).Logger().Level(zerolog.InfoLevel)
 	if os.Getenv("RBUTTON_DEBUG") != "" {
 		l = l.Level(zerolog.DebugLevel)
 	}
-	return l, func() { f.Close() }
+	return l, func() { w.Close() }
+}
+
+// pathWriter appends to the file at a path, and follows the path: a host
+// the browser keeps running (one port for many messages) writes on into
+// the file that a scrub (forget, in another process) or a rotation put in
+// its place, not into the replaced one, and rotates the log itself once it
+// passes maxLog.
+type pathWriter struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+	fi   os.FileInfo
+}
+
+func openPathWriter(path string) (*pathWriter, error) {
+	w := &pathWriter{path: path}
+	if err := w.reopen(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// reopen opens the path for appending, rotating it to .1 first when it is
+// above maxLog.
+func (w *pathWriter) reopen() error {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+	if err := os.MkdirAll(filepath.Dir(w.path), 0o700); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(w.path); err == nil && fi.Size() > maxLog {
+		os.Rename(w.path, w.path+".1")
+	}
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	w.f, w.fi = f, fi
+	return nil
+}
+
+// Write writes one log line. One stat of the path per line: lines are few
+// (one or two per message).
+func (w *pathWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if fi, err := os.Stat(w.path); w.f == nil || err != nil || !os.SameFile(fi, w.fi) || fi.Size() > maxLog {
+		if err := w.reopen(); err != nil {
+			return 0, err
+		}
+	}
+	return w.f.Write(b)
+}
+
+func (w *pathWriter) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	err := w.f.Close()
+	w.f = nil
+	return err
 }
 
 // scrubLog removes every line that names host (a site's host, with its port

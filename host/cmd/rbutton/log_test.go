@@ -34,6 +34,39 @@ func TestLogRotation(t *testing.T) {
 	}
 }
 
+// TestLogFollowsThePath: a host the browser keeps running writes on into
+// the log a scrub (forget, in another process) put in place, not into the
+// replaced file, and rotates a log that grew past maxLog while it ran.
+func TestLogFollowsThePath(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "rbutton.log")
+	t.Setenv("RBUTTON_LOG", p)
+	log, closeLog := openLog()
+	defer closeLog()
+	log.Info().Str("site", "http://shop.example").Msg("negotiated")
+	log.Info().Msg("kept")
+	if n, err := scrubLog("shop.example"); err != nil || n != 1 {
+		t.Fatalf("scrubLog = %d, %v; want 1 line", n, err)
+	}
+	log.Info().Msg("after the scrub")
+	cur, _ := os.ReadFile(p)
+	if strings.Contains(string(cur), "shop.example") || !strings.Contains(string(cur), "kept") || !strings.Contains(string(cur), "after the scrub") {
+		t.Errorf("log after a scrub by another process: %q", cur)
+	}
+
+	// Grown past the cap by this process: the next line starts a new file.
+	f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0o600)
+	f.WriteString(strings.Repeat("x", maxLog) + "\n")
+	f.Close()
+	log.Info().Msg("fresh file")
+	cur, _ = os.ReadFile(p)
+	if len(cur) > 1000 || !strings.Contains(string(cur), "fresh file") {
+		t.Errorf("log past the cap not rotated while running: %d bytes", len(cur))
+	}
+	if old, err := os.ReadFile(p + ".1"); err != nil || !strings.Contains(string(old), "after the scrub") {
+		t.Errorf("rotated log: %v", err)
+	}
+}
+
 // TestScrubLogMatchesTheHostOnly: forgetting shop.example removes the lines
 // naming it (as an origin, a bare host, at a sentence's end) and keeps
 // those of every other site whose name merely contains it.
