@@ -145,7 +145,7 @@ try {
       [api.storage.session, ['storage', 'session', 'set']], [api.storage.local, ['storage', 'local', 'set']],
       [api.declarativeNetRequest, ['declarativeNetRequest', 'updateDynamicRules']],
       [api.declarativeNetRequest, ['declarativeNetRequest', 'updateSessionRules']],
-      [api.runtime, ['runtime', 'sendNativeMessage']], [api.tabs, ['tabs', 'get']], [api.tabs, ['tabs', 'query']],
+      [api.runtime, ['runtime', 'sendNativeMessage']], [api.runtime, ['runtime', 'connectNative']], [api.tabs, ['tabs', 'get']], [api.tabs, ['tabs', 'query']],
       [api.declarativeNetRequest, ['declarativeNetRequest', 'getDynamicRules']],
       [api.declarativeNetRequest, ['declarativeNetRequest', 'getSessionRules']],
       [api.storage.session, ['storage', 'session', 'get']], [api.storage.local, ['storage', 'local', 'get']],
