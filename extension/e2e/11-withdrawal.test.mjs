@@ -54,6 +54,8 @@ scenario('withdrawal: tightening my terms in the options page stops agreed at on
   await options.click('#preset-service-only');
   await options.clickText('Save terms');
   await options.waitText(/terms saved/i, { what: 'the options page confirming the save' });
+  await options.waitText(new RegExp(`Consent withdrawn from ${esc(new URL(shop).host)}`), { what: 'the options page naming the withdrawn agreement' });
+  await options.waitText(/consent withdrawn on /, { what: 'the options list showing the shop withdrawn, with the date' });
 
   assert.equal(await nextRequest(tab, shop), 'v=1', 'the very next request to the shop');
   await shopEnded(vendors);

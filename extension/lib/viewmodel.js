@@ -121,6 +121,27 @@ function endedText(site, rel, formatTime) {
   }
 }
 
+/**
+ * A relationship's state in a list (the options page): a few words, and for
+ * an ended one who ended it and when (the summary's `updated`).
+ */
+export function stateWords(rel, formatTime = localTime) {
+  if (rel?.state !== 'ended') {
+    return { agreed: 'agreement', conflict: 'no agreement (conflict)', error: 'error' }[rel?.state] ?? String(rel?.state ?? '');
+  }
+  const at = rel.updated ? ` on ${formatTime(rel.updated)}` : '';
+  switch (rel.endedBy) {
+    case 'user':
+      return `ended by you${at}`;
+    case 'withdrawn':
+      return `consent withdrawn${at}`;
+    case 'site':
+      return `ended by the site${at}`;
+    default:
+      return `ended${at}`;
+  }
+}
+
 function stateText(state, site, rel, tab, host, formatTime) {
   switch (state) {
     case STATE.AGREED:

@@ -6,7 +6,7 @@
 import { MSG } from '../lib/constants.js';
 import { DIMENSIONS, FALLBACK_PRESETS, DEFAULT_PRESET, valueLabel } from '../lib/vocabulary.js';
 import { formToTerms, termsToForm, parseUserTerms, matchingPreset, TermsError } from '../lib/terms.js';
-import { hostProblem } from '../lib/viewmodel.js';
+import { hostProblem, stateWords } from '../lib/viewmodel.js';
 import { strictnessSentence } from '../lib/myterms.js';
 import { siteLabel } from '../lib/origin.js';
 import { ask, el, when } from '../lib/ui.js';
@@ -116,11 +116,16 @@ async function saveTerms(e) {
     return;
   }
   try {
-    await hostCall('terms.set', { terms });
-    status('Terms saved. Sites are renegotiated on your next visit.');
+    const res = await hostCall('terms.set', { terms });
+    const withdrawn = (res?.withdrawn ?? []).map((w) => siteLabel(w.site));
+    status(withdrawn.length
+      ? `Terms saved. Consent withdrawn from ${withdrawn.join(', ')}: those agreements no longer fit your terms. Sites are renegotiated on your next visit.`
+      : 'Terms saved. Sites are renegotiated on your next visit.');
   } catch (err) {
     status(`Could not save your terms: ${err.message}`, true);
+    return;
   }
+  await loadRelationships();
 }
 
 function exportTerms() {
@@ -178,10 +183,6 @@ async function retryHost() {
   status(r.host.ok ? 'The helper is available.' : 'The helper is still unavailable.', !r.host.ok);
 }
 
-function stateWords(s) {
-  return { agreed: 'agreement', conflict: 'no agreement (conflict)', error: 'error', ended: 'ended' }[s] ?? s;
-}
-
 function renderRelationships(list) {
   if (!list.length) {
     $('relationships').replaceChildren(el('p', { class: 'mark' }, 'None yet. Visit a site that offers DNT-D dialog.'));
@@ -191,7 +192,7 @@ function renderRelationships(list) {
     el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Site'), el('th', { scope: 'col' }, 'State'), el('th', { scope: 'col' }, 'Since'))),
     el('tbody', {}, ...list.map((r) => el('tr', { 'data-site': r.site },
       el('th', { scope: 'row' }, el('a', { href: `../popup/popup.html?site=${encodeURIComponent(r.site)}` }, siteLabel(r.site))),
-      el('td', {}, stateWords(r.state)), el('td', {}, when(r.since)))))));
+      el('td', {}, stateWords(r)), el('td', {}, when(r.since)))))));
 }
 
 function renderExceptions(list) {
@@ -255,6 +256,10 @@ async function loadFromHost() {
     if (err.kind === 'store') renderHost({ ok: false, kind: err.kind, code: err.code, message: err.message });
     if (hostOk) status(`Could not read your terms from the helper: ${err.message}`, true);
   }
+  await loadRelationships();
+}
+
+async function loadRelationships() {
   try {
     const list = (await hostCall('relationship.list')) ?? [];
     renderRelationships(list);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { popupView, relationshipView, dataView, offerToShow, hostProblem, plainSummary, termChanges, complianceView } from '../lib/viewmodel.js';
+import { popupView, relationshipView, dataView, offerToShow, hostProblem, plainSummary, termChanges, complianceView, stateWords } from '../lib/viewmodel.js';
 import { signalsFor } from '../lib/rules.js';
 import { offerConflicts } from '../lib/terms.js';
 import { STATE, REASON } from '../lib/constants.js';
@@ -207,4 +207,15 @@ test('compliance watch: the discrepancies recorded under the agreement in force,
   assert.equal(complianceView({ events: history.events.slice(0, 2) }, SHOP_REL), null, 'only an earlier agreement\'s: history only');
   assert.equal(complianceView(history, { ...SHOP_REL, state: 'ended' }), null, 'no agreement in force');
   assert.equal(complianceView(null, SHOP_REL), null);
+});
+
+test('stateWords: the options list says who ended a relationship and when', () => {
+  const t = () => '2 Dec 2026, 10:00';
+  const updated = '2026-12-02T10:00:00Z';
+  assert.equal(stateWords({ state: 'agreed' }, t), 'agreement');
+  assert.equal(stateWords({ state: 'conflict' }, t), 'no agreement (conflict)');
+  assert.equal(stateWords({ state: 'ended', endedBy: 'user', updated }, t), 'ended by you on 2 Dec 2026, 10:00');
+  assert.equal(stateWords({ state: 'ended', endedBy: 'withdrawn', updated }, t), 'consent withdrawn on 2 Dec 2026, 10:00');
+  assert.equal(stateWords({ state: 'ended', endedBy: 'site', updated }, t), 'ended by the site on 2 Dec 2026, 10:00');
+  assert.equal(stateWords({ state: 'ended' }, t), 'ended', 'an older host says neither who nor when');
 });

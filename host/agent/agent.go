@@ -214,12 +214,13 @@ type Summary struct {
 	Record       string    `json:"record"`
 	Verified     bool      `json:"verified"`
 	Conflicts    int       `json:"conflicts"`
+	EndedBy      string    `json:"endedBy,omitempty"`
 }
 
 // Summarize returns r's summary.
 func Summarize(r store.Relationship) Summary {
 	s := Summary{Site: r.Site, State: r.State, Since: r.Since, Updated: r.Updated, TermsDigest: r.TermsDigest,
-		AgreedDigest: r.AgreedDigest, Exception: r.Exception, Verified: r.Verified, Conflicts: len(r.Conflicts)}
+		AgreedDigest: r.AgreedDigest, Exception: r.Exception, Verified: r.Verified, Conflicts: len(r.Conflicts), EndedBy: r.EndedBy}
 	if r.SiteTerms != nil {
 		s.Controller = r.SiteTerms.Controller.Name
 	}

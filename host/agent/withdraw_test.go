@@ -294,8 +294,11 @@ func TestTermsSetWithdraws(t *testing.T) {
 		t.Fatalf("changes since %d = %+v", before, ch)
 	}
 	for _, s := range *ch.Relationships {
-		if s.Site == shop.origin && (s.State != store.StateEnded || s.AgreedDigest != "") {
-			t.Errorf("changes shows %+v", s)
+		if s.Site == shop.origin && (s.State != store.StateEnded || s.AgreedDigest != "" || s.EndedBy != store.EndedByWithdrawal) {
+			t.Errorf("changes shows %+v; want ended, withdrawn", s)
+		}
+		if s.Site == plain.origin && s.EndedBy != "" {
+			t.Errorf("an agreement in force has endedBy %q", s.EndedBy)
 		}
 	}
 	// The same stricter terms again withdraw nothing more.

@@ -348,6 +348,15 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 			"on two cores. Differences of a few milliseconds are within this machine's noise (see the per-round ratios).",
 			msd(b-a), ms(a), ms(b), msd(h-a), msd(cc-h), msd(d-cc), msd(b-d))
 	}
+	v.mu.Lock()
+	withAgreement, others := v.pageTime[true], v.pageTime[false]
+	v.mu.Unlock()
+	if len(withAgreement) > 0 && len(others) > 0 {
+		rep.note(5, "The vendor's own share on the demo shop, timed around its handler in the bench's server: its home page "+
+			"took %s p50 (%d requests) to serve to a visitor with an agreement (r-button: the shop recognises the agreed "+
+			"digest and records the page view, site/demo recordView) and %s p50 (%d requests) to the others.",
+			fmtDur(bench.MedianDuration(withAgreement)), len(withAgreement), fmtDur(bench.MedianDuration(others)), len(others))
+	}
 	rep.note(5, "Sanity check of the arms: the static server saw %d requests carrying `DNT: 1` and %d without (B, H, C and D "+
 		"send it, A does not; B also makes the untimed counting pass: expect a little over 4 to 1).", signalled.Load(), unsignalled.Load())
 	return nil

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,10 @@ type vendors struct {
 
 	mu       sync.Mutex
 	requests map[string][]capturedRequest // by site name
+	// pageTime is how long the shop took to serve its home page, to a
+	// visitor whose Sec-DNT-D carried an agreed digest (true) and to others:
+	// the vendor's own share of a page load (section 5).
+	pageTime map[bool][]time.Duration
 }
 
 type capturedRequest struct {
@@ -58,7 +63,7 @@ func startVendors() (*vendors, error) {
 		}
 		return nil, fmt.Errorf("building the demo vendors: %w", err)
 	}
-	v := &vendors{sites: sites, origins: map[string]string{}, requests: map[string][]capturedRequest{}}
+	v := &vendors{sites: sites, origins: map[string]string{}, requests: map[string][]capturedRequest{}, pageTime: map[bool][]time.Duration{}}
 	for i, s := range sites.List {
 		if s.Addr != "127.0.0.1:"+strconv.Itoa(ports[i]) {
 			v.close()
@@ -87,7 +92,17 @@ func (v *vendors) count(name string, h http.Handler) http.Handler {
 		v.mu.Lock()
 		v.requests[name] = append(v.requests[name], c)
 		v.mu.Unlock()
+		if name != "shop" || r.Method != http.MethodGet || r.URL.Path != "/" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		t0 := time.Now()
 		h.ServeHTTP(w, r)
+		took := time.Since(t0)
+		agreed := strings.Contains(r.Header.Get("Sec-DNT-D"), "agreed=")
+		v.mu.Lock()
+		v.pageTime[agreed] = append(v.pageTime[agreed], took)
+		v.mu.Unlock()
 	})
 }
 
