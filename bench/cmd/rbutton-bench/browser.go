@@ -342,8 +342,9 @@ func browsing(ctx context.Context, c *config, rep *report) error {
 			"rewriting the three request headers (H − none) %s; running the navigator content script (C − H) %s; a worker "+
 			"painting a lit r-button with lib/paint.js on the same events as r-button's (D − C) %s; the rest of r-button "+
 			"(r-button − D) %s: its own event handling and storage, its dynamic and session rules (more than the "+
-			"controls' one static rule), and on the demo shop the vendor's extra work for a visitor with an agreement "+
-			"(it recognises the agreed digest and records the page view, site/demo recordView). The load event does not "+
+			"controls' one static rule; a tab's session rule changes when it enters or leaves the agreed shop), and on "+
+			"the shop's pages the compliance watch (a content script in the isolated world, and a second after the load "+
+			"one message to the host over the open port). The vendor's own extra work is timed below. The load event does not "+
 			"wait for the worker, but what the worker does on `tabs.onUpdated` while the page loads competes with the page "+
 			"on two cores. Differences of a few milliseconds are within this machine's noise (see the per-round ratios).",
 			msd(b-a), ms(a), ms(b), msd(h-a), msd(cc-h), msd(d-cc), msd(b-d))
