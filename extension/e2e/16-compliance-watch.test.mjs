@@ -5,7 +5,8 @@
 // Timing entries reach the host once, as origins, with the third parties
 // keeping a cookie under the shop, and the host records a `compliance` event
 // for each: the popup says so in words, `rbutton show` counts them, and the
-// shop's clean pages add nothing.
+// shop's clean pages add nothing. Its /clearance page answers Tk: N to the
+// request that carried the agreed digest: recorded too.
 
 import assert from 'node:assert/strict';
 import { scenario } from './lib/scenario.mjs';
@@ -48,13 +49,21 @@ scenario('compliance watch: an agreed shop page loading an undeclared third part
     assert.ok(!/pixel\.gif|from=|partner=/.test(ev.detail), 'no URL or cookie value beyond the origin and the page path');
   }
 
+  // A page answering Tk: N to the request that carried the agreed digest.
+  await tab.page.goto(`${origin}/clearance`);
+  const tk = await waitFor(async () => { const r = await host.show(origin); return r?.compliance?.agreement >= 3 && r; },
+    { what: 'the Tk answer of /clearance recorded' });
+  assert.equal(tk.compliance.agreement, 3, JSON.stringify(tk.compliance));
+  const last = (await host.history(origin)).events.filter((e) => e.type === 'compliance').at(-1);
+  assert.equal(last.detail, 'page /clearance answered Tk: N to a request carrying the agreed digest; an agreement in force is answered Tk: C');
+
   // `rbutton show` in words.
   const text = await host.cli(['show', origin]);
-  assert.match(text.stdout, new RegExp(`^compliance: 2 discrepancy\\(ies\\) recorded under this agreement, 2 in all; last .*: page /gifts: the third party ${esc(partner)} keeps a cookie`, 'm'));
+  assert.match(text.stdout, new RegExp(`^compliance: 3 discrepancy\\(ies\\) recorded under this agreement, 3 in all; last .*: page /clearance answered Tk: N`, 'm'));
 
   // The popup says it on its main view, in words, without opening Details.
   const popup = await browser.popup(tab);
-  const words = await popup.waitText(/Seen on this site: 2 things your agreement does not allow/, { what: 'the compliance notice in the popup' });
+  const words = await popup.waitText(/Seen on this site: 3 things your agreement does not allow/, { what: 'the compliance notice in the popup' });
   assert.ok(words.includes(`page /gifts contacted the third party ${partner}`), `the popup names the third party and the page:\n${words}`);
   await popup.clickText('Details');
   await popup.waitText(/History[\s\S]*The site did something the agreement does not allow/, { what: 'the compliance event in the popup\'s history' });

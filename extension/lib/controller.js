@@ -913,6 +913,9 @@ export function createController({
         return { ok: true, result };
       }
       case MSG.RETRY_HOST: {
+        // The user may just have installed or updated the helper: ask a
+        // new process, not the one the port kept.
+        host.reset?.();
         const status = await checkHost(true);
         if (status.ok) restoreTabs().catch(() => {});
         return { ok: true, host: status };

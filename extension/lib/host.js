@@ -130,7 +130,12 @@ export function createHostClient({
     return h;
   }
 
-  return { call, hello };
+  /** A fresh host for the next call (createPortSender's reset), where the transport keeps one. */
+  function reset() {
+    send.reset?.();
+  }
+
+  return { call, hello, reset };
 }
 
 /** Throws HostError('outdated') unless the hello result speaks our protocol. */
@@ -212,12 +217,18 @@ export function createPortSender({
     idle = null;
     const conn = connection(host);
     return new Promise((resolve, reject) => {
-      conn.pending.set(message.id, { resolve, reject });
+      conn.pending.set(message.id, { resolve, reject, network: HOST_NETWORK_TYPES.includes(message.type) });
       try {
         conn.port.postMessage(message);
       } catch (err) {
-        // The port went away before its onDisconnect ran.
+        // The port went away before its onDisconnect ran, or is unusable:
+        // fail what waits on it, and let it go so the host exits.
         close(conn, err?.message ?? String(err));
+        try {
+          conn.port.disconnect();
+        } catch {
+          // already gone
+        }
       }
     });
   }
@@ -231,16 +242,33 @@ export function createPortSender({
   send.abandon = (id, { restart = false } = {}) => {
     const conn = open;
     if (!conn || !conn.pending.delete(id)) return;
-    if (!restart) {
+    // A call that contacts sites may still be working (ending agreements,
+    // say): cutting it off would leave its work half done, so the port stays.
+    const busy = [...conn.pending.values()].some((w) => w.network);
+    if (!restart || busy) {
       armIdle(conn);
       return;
     }
+    reset();
+  };
+
+  /**
+   * Closes the port now (what waits on it fails as if the host had exited):
+   * the next request starts the host afresh, e.g. after `rbutton install`
+   * replaced it.
+   */
+  function reset() {
+    const conn = open;
+    if (!conn) return;
+    clearTimer(idle);
+    idle = null;
     close(conn, 'Native host has exited.');
     try {
       conn.port.disconnect();
     } catch {
       // already gone
     }
-  };
+  }
+  send.reset = reset;
   return send;
 }

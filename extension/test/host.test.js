@@ -225,7 +225,7 @@ test('port: a host that is not installed is unavailable (Firefox names it on the
   }
 });
 
-test('port: a stuck host is restarted when a local call times out; a slow site call only stops being waited for', async () => {
+test('port: a stuck host is restarted when a local call times out; not while a site call on it may still be working', async () => {
   const { ports, connect } = fakePorts();
   const t = manualTimers();
   const c = createHostClient({ send: createPortSender({ connect, ...t }), sleep, retries: 0, timeoutMs: 1000, networkTimeoutMs: 9000, ...t });
@@ -234,18 +234,60 @@ test('port: a stuck host is restarted when a local call times out; a slow site c
   t.fire(9000);
   await assert.rejects(slow, (e) => e.kind === 'timeout');
   assert.equal(ports[0].disconnected, false, 'a site may be slow; the host is not stuck');
-  const other = c.call('negotiate', { site: 'y', advertisement: 'v=1' });
+
+  // A withdrawal (terms.set ends agreements with sites) is under way: a
+  // local call stuck behind it times out, and the port stays for it.
+  const withdrawing = c.call('terms.set', { terms: {} });
+  const behind = c.call('changes', { since: 1 });
+  await tick();
+  t.fire(1000);
+  await assert.rejects(behind, (e) => e.kind === 'timeout');
+  assert.equal(ports[0].disconnected, false, 'terms.set is not cut off half done');
+  const setMsg = ports[0].posted.find((m) => m.type === 'terms.set');
+  ports[0].reply({ id: setMsg.id, ok: true, result: { withdrawn: [{ site: 'x', ended: true }] } });
+  assert.deepEqual((await withdrawing).withdrawn, [{ site: 'x', ended: true }]);
+
+  // Nothing else on the port: a local call that takes seconds means the host is stuck.
   const stuck = c.call('terms.get', {});
   await tick();
   t.fire(1000);
   await assert.rejects(stuck, (e) => e.kind === 'timeout');
-  assert.equal(ports[0].disconnected, true, 'a local call that takes seconds means the host is stuck');
-  await assert.rejects(other, (e) => e.kind === 'transport');
+  assert.equal(ports[0].disconnected, true, 'a stuck host is let go');
   const next = c.call('terms.get', {});
   await tick();
   assert.equal(ports.length, 2);
   ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 'terms' });
   assert.equal(await next, 'terms');
+});
+
+test('port: reset starts a fresh host for the next call (after rbutton install replaced it)', async () => {
+  const { ports, connect } = fakePorts();
+  const t = manualTimers();
+  const c = createHostClient({ send: createPortSender({ connect, ...t }), sleep, retries: 0, ...t });
+  const first = c.call('hello', {});
+  await tick();
+  ports[0].reply({ id: ports[0].posted[0].id, ok: true, result: 'old' });
+  assert.equal(await first, 'old');
+  c.reset();
+  assert.equal(ports[0].disconnected, true);
+  assert.equal(t.pending().length, 0, 'no idle timer left behind');
+  const second = c.call('hello', {});
+  await tick();
+  assert.equal(ports.length, 2);
+  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 'new' });
+  assert.equal(await second, 'new');
+});
+
+test('port: a message the port refuses fails the calls on it and lets the port go', async () => {
+  const { ports, connect } = fakePorts();
+  const t = manualTimers();
+  const c = createHostClient({ send: createPortSender({ connect, ...t }), sleep, retries: 0, ...t });
+  const waiting = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
+  await tick();
+  ports[0].postMessage = () => { throw new Error('Message length exceeded maximum allowed length.'); };
+  await assert.rejects(c.call('changes', {}), (e) => e.kind === 'transport' && /exceeded/.test(e.message));
+  await assert.rejects(waiting, (e) => e.kind === 'transport');
+  assert.equal(ports[0].disconnected, true, 'the refused port does not keep the host (and the worker) alive');
 });
 
 test('port: a late reply to a request that timed out is dropped; a port that broke before its disconnect event fails the call', async () => {

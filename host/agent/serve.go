@@ -22,7 +22,13 @@ const ShutdownGrace = 1500 * time.Millisecond
 // networked lists the requests that contact a site. They run concurrently
 // (up to MaxInFlight) so a slow site does not hold up the popup's other
 // requests; their replies may therefore come after later requests' replies.
-var networked = map[string]bool{proto.TypeNegotiate: true, proto.TypeDataFetch: true, proto.TypeRelationshipEnd: true, proto.TypeSiteCheck: true}
+// Changing my terms or an exception contacts sites too: it ends the
+// agreements that no longer fit (withdraw.go), which may take seconds, and
+// the extension keeps one port open for all its requests (PROTOCOL.md 20).
+var networked = map[string]bool{
+	proto.TypeNegotiate: true, proto.TypeDataFetch: true, proto.TypeRelationshipEnd: true, proto.TypeSiteCheck: true,
+	proto.TypeTermsSet: true, proto.TypeExceptionSet: true, proto.TypeExceptionClear: true,
+}
 
 // Serve reads framed requests from in and writes framed replies to out
 // until in ends. Local requests are answered in order; requests that

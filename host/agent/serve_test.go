@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rbutton/rbutton/host/framing"
 	"github.com/rbutton/rbutton/host/proto"
+	"github.com/rbutton/rbutton/host/store"
 )
 
 func frames(t *testing.T, msgs ...string) *bytes.Buffer {
@@ -109,5 +112,71 @@ func TestBadFrameStops(t *testing.T) {
 	got := replies(t, &out)
 	if !got["1"].OK || got["<null>"].Error == nil || got["<null>"].Error.Code != proto.CodeFrameTooLarge || len(got) != 2 {
 		t.Errorf("replies %+v", got)
+	}
+}
+
+// TestWithdrawalDoesNotHoldUpLocalRequests: terms.set ends agreements with
+// sites, which can take seconds; on the extension's one port, a local
+// request sent after it (the change check at a navigation) is answered
+// while the site is still being waited for, not after.
+func TestWithdrawalDoesNotHoldUpLocalRequests(t *testing.T) {
+	t.Parallel()
+	v := newVendor(t, basicOffer)
+	a := newAgent(t)
+	mustCall[store.Relationship](t, a, proto.TypeNegotiate, v.negotiateParams())
+	// Handled in order, terms.set would answer first, once the withdrawal
+	// gives the site up.
+	a.WithdrawTimeout = 2 * time.Second
+	release := make(chan struct{})
+	v.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "gone", http.StatusServiceUnavailable)
+	})
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(context.Background(), inR, framing.NewWriter(outW)); outW.Close() }()
+	set, _ := json.Marshal(map[string]any{"id": "t", "type": proto.TypeTermsSet, "params": map[string]any{"terms": mustPreset(t, "service-only")}})
+	go func() { // a pipe write waits for Serve to read it
+		for _, m := range []string{string(set), `{"id":"c","type":"changes","params":{"since":0}}`} {
+			f, _ := framing.Encode([]byte(m))
+			if _, err := inW.Write(f); err != nil {
+				return
+			}
+		}
+	}()
+	idOf := func(r proto.Reply) string {
+		if r.ID == nil {
+			return "<null>"
+		}
+		return *r.ID
+	}
+	next := func() proto.Reply {
+		t.Helper()
+		body, err := framing.ReadFrame(outR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r proto.Reply
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := next(); idOf(r) != "c" || !r.OK {
+		t.Fatalf("first reply to %q (ok %v); want the change check, answered while the site is waited for", idOf(r), r.OK)
+	}
+	close(release)
+	if r := next(); idOf(r) != "t" || !r.OK {
+		t.Fatalf("second reply to %q (ok %v); want terms.set", idOf(r), r.OK)
+	}
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

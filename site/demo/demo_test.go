@@ -190,6 +190,10 @@ func TestShopRelationship(t *testing.T) {
 	if !strings.Contains(logs.String(), "shop ← proposal offer=basic") || !strings.Contains(logs.String(), "AgreementAccepted") {
 		t.Errorf("log:\n%s", logs)
 	}
+	// The page the compliance watch catches: it answers Tk: N under the agreement.
+	if resp, body := get(t, browser, shop+"/clearance", agreed); resp.StatusCode != 200 || resp.Header.Get("Tk") != "N" || !strings.Contains(string(body), "Clearance") {
+		t.Errorf("/clearance: %d Tk=%q, want 200 and Tk: N", resp.StatusCode, resp.Header.Get("Tk"))
+	}
 }
 
 func TestPlainAndEcho(t *testing.T) {

@@ -250,7 +250,39 @@ and only if your r-button agreed to it.</p>
 <img id="partner-widget" src="`+template.HTMLEscapeString(partner)+`/pixel.gif?from=shop-gifts&amp;cookie=1" alt="" width="1" height="1">`)))
 	mux.HandleFunc("GET /privacy", page("Privacy policy", `<p>Demo Shop Ltd processes data only as agreed through DNT-D.
 See <a href="/.well-known/dnt-d">our machine-readable terms</a>.</p>`))
-	return v.Middleware(mux)
+	// A page served by a part of the shop that ignores agreements: it
+	// answers every visitor Tk: N, one with an agreement in force too. The
+	// compliance watch records the answer (PROTOCOL.md 4, 12.1).
+	mux.HandleFunc("GET /clearance", page("Clearance", `<p>Last season's boots, served by our old shop system.</p>`))
+	signalled := v.Middleware(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/clearance" {
+			w = &answersTk{ResponseWriter: w, tk: "N"}
+		}
+		signalled.ServeHTTP(w, r)
+	})
+}
+
+// answersTk sends Tk: tk whatever the handlers before it set.
+type answersTk struct {
+	http.ResponseWriter
+	tk    string
+	wrote bool
+}
+
+func (a *answersTk) WriteHeader(code int) {
+	if !a.wrote {
+		a.wrote = true
+		a.Header().Set("Tk", a.tk)
+	}
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *answersTk) Write(b []byte) (int, error) {
+	if !a.wrote {
+		a.WriteHeader(http.StatusOK)
+	}
+	return a.ResponseWriter.Write(b)
 }
 
 // Inline pictures: no network, no emoji font needed.
