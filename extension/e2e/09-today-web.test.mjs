@@ -58,7 +58,7 @@ const textOf = (page, sel) => page.evaluate((s) => document.querySelector(s)?.te
 scenario('today\'s web: an ordinary site\'s GPC status in words; its MyTerms agreements, one proffered and recorded', { needs: ['popup'] }, async ({ browser, host, cleanup }) => {
   const site = await startOrdinarySite(cleanup);
   const tab = await browser.open(`${site.origin}/`);
-  await browser.waitTitle(tab, /^r-button: no dialog offered by /);
+  await browser.waitTitle(tab, /^r-button: no dialog here$/);
   assert.equal(site.find('/.well-known/gpc.json').length, 0, 'loading the page fetched no statement');
 
   const popup = await browser.popup(tab);
@@ -109,7 +109,7 @@ scenario('today\'s web: an ordinary site\'s GPC status in words; its MyTerms agr
 scenario("today's web: a browser that sends GPC itself is left to send it, and the popup says so", { needs: ['popup'], firefoxPrefs: { 'privacy.globalprivacycontrol.enabled': true } }, async ({ kind, browser, cleanup }) => {
   const site = await startOrdinarySite(cleanup);
   const tab = await browser.open(`${site.origin}/`);
-  await browser.waitTitle(tab, /^r-button: no dialog offered by /);
+  await browser.waitTitle(tab, /^r-button: no dialog here$/);
   assert.equal(await tab.page.evaluate(() => navigator.globalPrivacyControl), true);
   assert.equal(site.find('/')[0].headers['sec-gpc'], '1', 'one Sec-GPC: 1, not two');
   const popup = await browser.popup(tab);

@@ -136,12 +136,17 @@ export const STATE = Object.freeze({
   HOST_UNAVAILABLE: 'host-unavailable',
 });
 
-/** Toolbar titles, exactly as specified; SITE is host[:port]. */
+/**
+ * Toolbar titles, exactly as specified; SITE is host[:port]. A page with no
+ * dialog (most of the web) and a page that is not a web page show the
+ * manifest's default_title, which the browser puts back at every new
+ * document: the worker paints nothing there (lib/paint.js).
+ */
 export const TITLES = Object.freeze({
-  [STATE.NONE]: 'r-button',
+  [STATE.NONE]: 'r-button: no dialog here',
   [STATE.AGREED]: 'r-button: relationship with SITE',
   [STATE.NO_AGREEMENT]: 'r-button: no agreement with SITE',
-  [STATE.NO_DIALOG]: 'r-button: no dialog offered by SITE',
+  [STATE.NO_DIALOG]: 'r-button: no dialog here',
   [STATE.NEGOTIATING]: 'r-button: negotiating with SITE',
   [STATE.PAUSED]: 'r-button: signals paused on SITE',
   [STATE.HOST_UNAVAILABLE]: 'r-button: helper unavailable',

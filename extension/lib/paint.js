@@ -11,7 +11,8 @@
 // Firefox both then reset the tab's icon and title to the manifest defaults,
 // with no event of their own. The controller, which sees the tab events that
 // follow a commit, says so with reset(tabId); the next paint then writes what
-// differs from the defaults (for the plain states, the title only). After a
+// differs from the defaults (for a page with no dialog, most of the web,
+// nothing: its look is the default). After a
 // worker restart nothing is known: the first paint of a tab writes both.
 //
 // Icons are passed as ImageData, decoded once per icon per worker life.
@@ -20,7 +21,7 @@ import { ICONS, ICON_SIZES, STATE, TITLES, REASON, REASON_TITLES, REASON_ICONS }
 import { siteLabel } from './origin.js';
 
 /** The icon stem and title the manifest declares (action.default_icon/default_title). */
-export const DEFAULTS = Object.freeze({ icon: ICONS[STATE.NONE], title: 'r-button' });
+export const DEFAULTS = Object.freeze({ icon: ICONS[STATE.NONE], title: 'r-button: no dialog here' });
 
 /**
  * Why tab state `tab` has no agreement (one of REASON), or null: not in

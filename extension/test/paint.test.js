@@ -32,7 +32,7 @@ function browserAction() {
 
 const AGREED = { icon: 'on', title: 'r-button: relationship with shop.example' };
 const AGREED_LOOK = { icon: 'on', title: 'r-button: relationship with 127.0.0.1:8441' };
-const NO_DIALOG = { icon: 'off', title: 'r-button: no dialog offered by news.example' };
+const NO_DIALOG = { icon: 'off', title: 'r-button: no dialog here' };
 const NEGOTIATING = { icon: 'busy', title: 'r-button: negotiating with shop.example' };
 const imageData = async (stem) => ({ stem });
 
@@ -69,12 +69,12 @@ test('a commit resets the tab: after reset() the next paint restores what differ
   assert.deepEqual(action.shown(1), AGREED);
 });
 
-test('a plain state after a reset costs the title only; after a lit state the icon too', async () => {
+test('a plain state after a reset costs nothing (it is the default look); after a lit state the icon and title', async () => {
   const action = browserAction();
   const painter = createPainter(action, { imageData });
   painter.reset(2);
   await painter.paint(2, NO_DIALOG);
-  assert.deepEqual(action.take(), ['setTitle']);
+  assert.deepEqual(action.take(), []);
   assert.deepEqual(action.shown(2), { icon: 'default', title: NO_DIALOG.title });
   await painter.paint(2, AGREED);
   await painter.paint(2, NO_DIALOG);
@@ -153,8 +153,12 @@ test('what a tab shows: ended, conflict and error each have their own title and 
   assert.equal(noAgreementReason({ state: STATE.AGREED, relState: 'ended' }), null);
   assert.deepEqual(lookFor({ state: STATE.AGREED, origin: 'http://127.0.0.1:8441', relState: 'agreed' }), AGREED_LOOK);
   assert.deepEqual(lookFor(null), DEFAULTS);
-  // Every look differs from every other, and every icon has its files.
-  const looks = [...Object.values(STATE).map((state) => lookFor({ state, origin: 'http://127.0.0.1:8441' })),
+  // Every look of a web page differs from every other, and every icon has
+  // its files. Not a web page and no dialog both show the browser's default
+  // (nothing to paint on most of the web).
+  assert.deepEqual(lookFor({ state: STATE.NO_DIALOG, origin: 'http://127.0.0.1:8441' }), DEFAULTS);
+  assert.deepEqual(lookFor({ state: STATE.NONE, origin: null }), DEFAULTS);
+  const looks = [...Object.values(STATE).filter((s) => s !== STATE.NONE).map((state) => lookFor({ state, origin: 'http://127.0.0.1:8441' })),
     ...Object.values(REASON).map((r) => lookFor(tab(r)))];
   const titles = looks.map((l) => l.title);
   assert.equal(new Set(titles).size, titles.length, titles.join('\n'));

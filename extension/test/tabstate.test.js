@@ -59,12 +59,12 @@ test('negotiation results, errors and pauses', () => {
 test('titles are exactly as specified', () => {
   assert.equal(titleFor(STATE.AGREED, SHOP), 'r-button: relationship with 127.0.0.1:8441');
   assert.equal(titleFor(STATE.NO_AGREEMENT, SHOP), 'r-button: no agreement with 127.0.0.1:8441');
-  assert.equal(titleFor(STATE.NO_DIALOG, 'https://example.com'), 'r-button: no dialog offered by example.com');
+  assert.equal(titleFor(STATE.NO_DIALOG, 'https://example.com'), 'r-button: no dialog here');
   assert.equal(titleFor(STATE.NEGOTIATING, SHOP), 'r-button: negotiating with 127.0.0.1:8441');
   assert.equal(titleFor(STATE.PAUSED, SHOP), 'r-button: signals paused on 127.0.0.1:8441');
   assert.equal(titleFor(STATE.HOST_UNAVAILABLE, SHOP), 'r-button: helper unavailable');
-  assert.equal(titleFor(STATE.NONE, null), 'r-button');
-  assert.equal(titleFor(emptyTab().state, null), 'r-button');
+  assert.equal(titleFor(STATE.NONE, null), 'r-button: no dialog here');
+  assert.equal(titleFor(emptyTab().state, null), 'r-button: no dialog here');
 });
 
 test('only an agreement lights the icon', () => {
