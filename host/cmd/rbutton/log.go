@@ -45,75 +45,55 @@ func openLog() (zerolog.Logger, func()) {
 	return l, func() { w.Close() }
 }
 
-// pathWriter appends to the file at a path, and follows the path: a host
-// the browser keeps running (one port for many messages) writes on into
-// the file that a scrub (forget, in another process) or a rotation put in
-// its place, not into the replaced one, and rotates the log itself once it
-// passes maxLog.
+// pathWriter appends each log line to the file at a path, opening it for
+// that line only: a host the browser keeps running (one port for many
+// messages) writes into the file a scrub (forget, in another process) or a
+// rotation put in place, never holds the log open (on Windows an open file
+// cannot be renamed over, which the scrub does), and rotates the log once it
+// passes maxLog. Lines are few (one or two per message).
 type pathWriter struct {
 	mu   sync.Mutex
 	path string
-	f    *os.File
-	fi   os.FileInfo
 }
 
 func openPathWriter(path string) (*pathWriter, error) {
-	w := &pathWriter{path: path}
-	if err := w.reopen(); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	return w, nil
+	w := &pathWriter{path: path}
+	f, err := w.open()
+	if err != nil {
+		return nil, err
+	}
+	return w, f.Close()
 }
 
-// reopen opens the path for appending, rotating it to .1 first when it is
+// open opens the path for appending, rotating it to .1 first when it is
 // above maxLog.
-func (w *pathWriter) reopen() error {
-	if w.f != nil {
-		w.f.Close()
-		w.f = nil
-	}
-	if err := os.MkdirAll(filepath.Dir(w.path), 0o700); err != nil {
-		return err
-	}
+func (w *pathWriter) open() (*os.File, error) {
 	if fi, err := os.Stat(w.path); err == nil && fi.Size() > maxLog {
 		os.Rename(w.path, w.path+".1")
 	}
-	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	w.f, w.fi = f, fi
-	return nil
+	return os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 }
 
-// Write writes one log line. One stat of the path per line: lines are few
-// (one or two per message).
+// Write writes one log line.
 func (w *pathWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if fi, err := os.Stat(w.path); w.f == nil || err != nil || !os.SameFile(fi, w.fi) || fi.Size() > maxLog {
-		if err := w.reopen(); err != nil {
-			return 0, err
-		}
+	f, err := w.open()
+	if err != nil {
+		return 0, err
 	}
-	return w.f.Write(b)
+	n, err := f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
 }
 
-func (w *pathWriter) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return nil
-	}
-	err := w.f.Close()
-	w.f = nil
-	return err
-}
+// Close is a no-op: no file is kept open between lines.
+func (w *pathWriter) Close() error { return nil }
 
 // scrubLog removes every line that names host (a site's host, with its port
 // if any, as in its origin) from the log and its rotated copy, so that
