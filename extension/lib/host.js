@@ -89,7 +89,7 @@ export function createHostClient({
         timeout,
       ]);
     } catch (err) {
-      if (err instanceof HostError && err.kind === 'timeout') send.abandon?.(id, { restart: !HOST_NETWORK_TYPES.includes(type) });
+      if (err instanceof HostError && err.kind === 'timeout') send.abandon?.(id);
       throw err;
     } finally {
       clearTimer(timer);
@@ -168,13 +168,24 @@ export function createPortSender({
   connect, lastError = () => undefined, idleMs = HOST_PORT_IDLE_MS,
   setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (t) => clearTimeout(t),
 }) {
-  let open = null; // {port, pending: Map id -> {resolve, reject}}
+  let open = null; // {port, pending: Map id -> {resolve, reject, network}}
   let idle = null;
 
+  /** The port is gone: what waits on it fails with the browser's reason. */
   function close(conn, reason) {
     if (open === conn) open = null;
     for (const w of conn.pending.values()) w.reject(new Error(reason));
     conn.pending.clear();
+  }
+
+  /** We let the port go: the host sees its input end and exits. */
+  function drop(conn, reason) {
+    close(conn, reason);
+    try {
+      conn.port.disconnect();
+    } catch {
+      // already gone
+    }
   }
 
   function armIdle(conn) {
@@ -183,13 +194,7 @@ export function createPortSender({
     if (conn.pending.size || open !== conn) return;
     idle = setTimer(() => {
       idle = null;
-      if (open !== conn || conn.pending.size) return;
-      open = null;
-      try {
-        conn.port.disconnect(); // the host sees its input end and exits
-      } catch {
-        // already gone
-      }
+      if (open === conn && !conn.pending.size) drop(conn, 'idle');
     }, idleMs);
   }
 
@@ -221,35 +226,28 @@ export function createPortSender({
       try {
         conn.port.postMessage(message);
       } catch (err) {
-        // The port went away before its onDisconnect ran, or is unusable:
-        // fail what waits on it, and let it go so the host exits.
-        close(conn, err?.message ?? String(err));
-        try {
-          conn.port.disconnect();
-        } catch {
-          // already gone
-        }
+        // The port went away before its onDisconnect ran, or is unusable.
+        drop(conn, err?.message ?? String(err));
       }
     });
   }
 
   /**
    * The caller stopped waiting for request `id` (createHostClient's timeout).
-   * restart: the host is stuck (a local request takes milliseconds), so the
-   * port closes and the next request starts a fresh host; the other requests
-   * waiting on it fail as if the host had exited.
+   * A local request takes milliseconds, so one that timed out means the host
+   * is stuck: the port closes and the next request starts a fresh host (the
+   * others waiting on it fail as if the host had exited). Not while a
+   * request that contacts sites waits on it: a site may just be slow, and
+   * cutting off, say, a withdrawal would leave its work half done.
    */
-  send.abandon = (id, { restart = false } = {}) => {
+  send.abandon = (id) => {
     const conn = open;
-    if (!conn || !conn.pending.delete(id)) return;
-    // A call that contacts sites may still be working (ending agreements,
-    // say): cutting it off would leave its work half done, so the port stays.
-    const busy = [...conn.pending.values()].some((w) => w.network);
-    if (!restart || busy) {
-      armIdle(conn);
-      return;
-    }
-    reset();
+    const w = conn?.pending.get(id);
+    if (!w) return;
+    conn.pending.delete(id);
+    const stuck = !w.network && ![...conn.pending.values()].some((x) => x.network);
+    if (stuck) reset();
+    else armIdle(conn);
   };
 
   /**
@@ -258,16 +256,10 @@ export function createPortSender({
    * replaced it.
    */
   function reset() {
-    const conn = open;
-    if (!conn) return;
+    if (!open) return;
     clearTimer(idle);
     idle = null;
-    close(conn, 'Native host has exited.');
-    try {
-      conn.port.disconnect();
-    } catch {
-      // already gone
-    }
+    drop(open, 'Native host has exited.');
   }
   send.reset = reset;
   return send;

@@ -160,10 +160,22 @@ function manualTimers() {
 }
 const tick = () => new Promise((r) => setImmediate(r));
 
-test('port: one host process answers many calls, replies matched by id in any order', async () => {
+/**
+ * A host client over createPortSender with fake ports and hand-fired timers.
+ * sender: createPortSender's options; client: createHostClient's.
+ */
+function portClient({ sender = {}, client = {} } = {}) {
   const { ports, connect } = fakePorts();
   const t = manualTimers();
-  const c = createHostClient({ send: createPortSender({ connect, ...t, idleMs: 20_000 }), sleep, ...t });
+  const send = createPortSender({ connect, ...t, ...sender });
+  const c = createHostClient({ send, sleep, retries: 0, ...t, ...client });
+  // The host's answer to the first request on port i.
+  const answer = (i, result) => ports[i].reply({ id: ports[i].posted[0].id, ok: true, result });
+  return { ports, t, send, c, answer };
+}
+
+test('port: one host process answers many calls, replies matched by id in any order', async () => {
+  const { ports, c } = portClient({ sender: { idleMs: 20_000 } });
   const a = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
   const b = c.call('changes', { since: 1 });
   await tick();
@@ -178,28 +190,23 @@ test('port: one host process answers many calls, replies matched by id in any or
 });
 
 test('port: closes after the idle time, and the next call opens a new one', async () => {
-  const { ports, connect } = fakePorts();
-  const t = manualTimers();
-  const send = createPortSender({ connect, ...t, idleMs: 20_000 });
-  const c = createHostClient({ send, sleep, ...t });
+  const { ports, t, c, answer } = portClient({ sender: { idleMs: 20_000 } });
   const p = c.call('changes', {});
   await tick();
   assert.equal(t.pending().filter((x) => x.ms === 20_000).length, 0, 'no idle timer while a request waits');
-  ports[0].reply({ id: ports[0].posted[0].id, ok: true, result: 1 });
+  answer(0, 1);
   await p;
   t.fire(20_000);
   assert.equal(ports[0].disconnected, true, 'the host sees its input end and exits');
   const q = c.call('changes', {});
   await tick();
   assert.equal(ports.length, 2);
-  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 2 });
+  answer(1, 2);
   assert.equal(await q, 2);
 });
 
 test('port: a host that exits fails the calls waiting on it (transport), the next call starts a fresh host', async () => {
-  const { ports, connect } = fakePorts();
-  const t = manualTimers();
-  const c = createHostClient({ send: createPortSender({ connect, ...t, lastError: () => ({ message: 'Native host has exited.' }) }), sleep, retries: 0, ...t });
+  const { ports, c, answer } = portClient({ sender: { lastError: () => ({ message: 'Native host has exited.' }) } });
   const p = c.call('site.view', { site: 'x' });
   await tick();
   ports[0].exit();
@@ -207,17 +214,14 @@ test('port: a host that exits fails the calls waiting on it (transport), the nex
   const q = c.call('site.view', { site: 'x' });
   await tick();
   assert.equal(ports.length, 2);
-  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 'ok' });
+  answer(1, 'ok');
   assert.equal(await q, 'ok');
 });
 
 test('port: a host that is not installed is unavailable (Firefox names it on the port, Chromium in lastError)', async () => {
   for (const how of ['port', 'lastError']) {
-    const { ports, connect } = fakePorts();
-    const t = manualTimers();
     const missing = 'Specified native messaging host not found.';
-    const send = createPortSender({ connect, ...t, lastError: () => (how === 'lastError' ? { message: missing } : undefined) });
-    const c = createHostClient({ send, sleep, ...t });
+    const { ports, c } = portClient({ sender: { lastError: () => (how === 'lastError' ? { message: missing } : undefined) } });
     const p = c.call('hello', {});
     await tick();
     ports[0].exit(how === 'port' ? missing : undefined);
@@ -226,9 +230,7 @@ test('port: a host that is not installed is unavailable (Firefox names it on the
 });
 
 test('port: a stuck host is restarted when a local call times out; not while a site call on it may still be working', async () => {
-  const { ports, connect } = fakePorts();
-  const t = manualTimers();
-  const c = createHostClient({ send: createPortSender({ connect, ...t }), sleep, retries: 0, timeoutMs: 1000, networkTimeoutMs: 9000, ...t });
+  const { ports, t, c, answer } = portClient({ client: { timeoutMs: 1000, networkTimeoutMs: 9000 } });
   const slow = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
   await tick();
   t.fire(9000);
@@ -256,17 +258,15 @@ test('port: a stuck host is restarted when a local call times out; not while a s
   const next = c.call('terms.get', {});
   await tick();
   assert.equal(ports.length, 2);
-  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 'terms' });
+  answer(1, 'terms');
   assert.equal(await next, 'terms');
 });
 
 test('port: reset starts a fresh host for the next call (after rbutton install replaced it)', async () => {
-  const { ports, connect } = fakePorts();
-  const t = manualTimers();
-  const c = createHostClient({ send: createPortSender({ connect, ...t }), sleep, retries: 0, ...t });
+  const { ports, t, c, answer } = portClient();
   const first = c.call('hello', {});
   await tick();
-  ports[0].reply({ id: ports[0].posted[0].id, ok: true, result: 'old' });
+  answer(0, 'old');
   assert.equal(await first, 'old');
   c.reset();
   assert.equal(ports[0].disconnected, true);
@@ -274,14 +274,12 @@ test('port: reset starts a fresh host for the next call (after rbutton install r
   const second = c.call('hello', {});
   await tick();
   assert.equal(ports.length, 2);
-  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 'new' });
+  answer(1, 'new');
   assert.equal(await second, 'new');
 });
 
 test('port: a message the port refuses fails the calls on it and lets the port go', async () => {
-  const { ports, connect } = fakePorts();
-  const t = manualTimers();
-  const c = createHostClient({ send: createPortSender({ connect, ...t }), sleep, retries: 0, ...t });
+  const { ports, t, c, answer } = portClient();
   const waiting = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
   await tick();
   ports[0].postMessage = () => { throw new Error('Message length exceeded maximum allowed length.'); };
@@ -291,19 +289,17 @@ test('port: a message the port refuses fails the calls on it and lets the port g
 });
 
 test('port: a late reply to a request that timed out is dropped; a port that broke before its disconnect event fails the call', async () => {
-  const { ports, connect } = fakePorts();
-  const t = manualTimers();
-  const c = createHostClient({ send: createPortSender({ connect, ...t }), sleep, retries: 0, networkTimeoutMs: 9000, ...t });
+  const { ports, t, c, answer } = portClient({ client: { networkTimeoutMs: 9000 } });
   const slow = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
   await tick();
   t.fire(9000);
   await assert.rejects(slow, (e) => e.kind === 'timeout');
-  ports[0].reply({ id: ports[0].posted[0].id, ok: true, result: 'late' }); // nobody waits: no throw
+  answer(0, 'late'); // nobody waits: no throw
   ports[0].disconnected = true; // gone, onDisconnect not yet run
   await assert.rejects(c.call('changes', {}), (e) => e.kind === 'transport' && /disconnected port/.test(e.message));
   const q = c.call('changes', {});
   await tick();
   assert.equal(ports.length, 2);
-  ports[1].reply({ id: ports[1].posted[0].id, ok: true, result: 3 });
+  answer(1, 3);
   assert.equal(await q, 3);
 });

@@ -28,23 +28,34 @@ func frames(t *testing.T, msgs ...string) *bytes.Buffer {
 	return &buf
 }
 
+// readReply reads one framed reply.
+func readReply(t *testing.T, in io.Reader) proto.Reply {
+	t.Helper()
+	body, err := framing.ReadFrame(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r proto.Reply
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// replyID is a reply's id, "<null>" for none.
+func replyID(r proto.Reply) string {
+	if r.ID == nil {
+		return "<null>"
+	}
+	return *r.ID
+}
+
 func replies(t *testing.T, out *bytes.Buffer) map[string]proto.Reply {
 	t.Helper()
 	got := map[string]proto.Reply{}
 	for out.Len() > 0 {
-		body, err := framing.ReadFrame(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r proto.Reply
-		if err := json.Unmarshal(body, &r); err != nil {
-			t.Fatal(err)
-		}
-		id := "<null>"
-		if r.ID != nil {
-			id = *r.ID
-		}
-		got[id] = r
+		r := readReply(t, out)
+		got[replyID(r)] = r
 	}
 	return got
 }
@@ -150,30 +161,12 @@ func TestWithdrawalDoesNotHoldUpLocalRequests(t *testing.T) {
 			}
 		}
 	}()
-	idOf := func(r proto.Reply) string {
-		if r.ID == nil {
-			return "<null>"
-		}
-		return *r.ID
-	}
-	next := func() proto.Reply {
-		t.Helper()
-		body, err := framing.ReadFrame(outR)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r proto.Reply
-		if err := json.Unmarshal(body, &r); err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	if r := next(); idOf(r) != "c" || !r.OK {
-		t.Fatalf("first reply to %q (ok %v); want the change check, answered while the site is waited for", idOf(r), r.OK)
+	if r := readReply(t, outR); replyID(r) != "c" || !r.OK {
+		t.Fatalf("first reply to %q (ok %v); want the change check, answered while the site is waited for", replyID(r), r.OK)
 	}
 	close(release)
-	if r := next(); idOf(r) != "t" || !r.OK {
-		t.Fatalf("second reply to %q (ok %v); want terms.set", idOf(r), r.OK)
+	if r := readReply(t, outR); replyID(r) != "t" || !r.OK {
+		t.Fatalf("second reply to %q (ok %v); want terms.set", replyID(r), r.OK)
 	}
 	inW.Close()
 	if err := <-done; err != nil {

@@ -248,7 +248,7 @@ func newAgent() (*agent.Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	log, _ := openLog()
+	log := openLog()
 	return &agent.Agent{DB: db, Client: &negotiate.Client{}, Log: log}, nil
 }
 

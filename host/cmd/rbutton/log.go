@@ -28,21 +28,21 @@ func logPath() string {
 
 // openLog opens the log file (never stdout). If it cannot, logging is off:
 // a host that cannot log must still work.
-func openLog() (zerolog.Logger, func()) {
+func openLog() zerolog.Logger {
 	p := logPath()
 	if p == "" {
-		return zerolog.Nop(), func() {}
+		return zerolog.Nop()
 	}
 	w, err := openPathWriter(p)
 	if err != nil {
-		return zerolog.Nop(), func() {}
+		return zerolog.Nop()
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	l := zerolog.New(w).With().Timestamp().Int("pid", os.Getpid()).Logger().Level(zerolog.InfoLevel)
 	if os.Getenv("RBUTTON_DEBUG") != "" {
 		l = l.Level(zerolog.DebugLevel)
 	}
-	return l, func() { w.Close() }
+	return l
 }
 
 // pathWriter appends each log line to the file at a path, opening it for
@@ -91,9 +91,6 @@ func (w *pathWriter) Write(b []byte) (int, error) {
 	}
 	return n, err
 }
-
-// Close is a no-op: no file is kept open between lines.
-func (w *pathWriter) Close() error { return nil }
 
 // scrubLog removes every line that names host (a site's host, with its port
 // if any, as in its origin) from the log and its rotated copy, so that

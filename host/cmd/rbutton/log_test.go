@@ -13,9 +13,8 @@ func TestLogRotation(t *testing.T) {
 	os.MkdirAll(filepath.Dir(p), 0o700)
 	old := strings.Repeat("old line\n", maxLog/9+10)
 	os.WriteFile(p, []byte(old), 0o600)
-	log, closeLog := openLog()
+	log := openLog()
 	log.Info().Msg("fresh")
-	closeLog()
 	rotated, err := os.ReadFile(p + ".1")
 	if err != nil || string(rotated) != old {
 		t.Fatalf("old log not rotated to .1: %v", err)
@@ -25,9 +24,8 @@ func TestLogRotation(t *testing.T) {
 		t.Errorf("current log: %q", cur)
 	}
 	// Below the cap, the log is appended to.
-	log, closeLog = openLog()
+	log = openLog()
 	log.Info().Msg("second")
-	closeLog()
 	cur, _ = os.ReadFile(p)
 	if !strings.Contains(string(cur), "fresh") || !strings.Contains(string(cur), "second") {
 		t.Errorf("log not appended: %q", cur)
@@ -40,8 +38,7 @@ func TestLogRotation(t *testing.T) {
 func TestLogFollowsThePath(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "rbutton.log")
 	t.Setenv("RBUTTON_LOG", p)
-	log, closeLog := openLog()
-	defer closeLog()
+	log := openLog()
 	log.Info().Str("site", "http://shop.example").Msg("negotiated")
 	log.Info().Msg("kept")
 	if n, err := scrubLog("shop.example"); err != nil || n != 1 {

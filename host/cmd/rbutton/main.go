@@ -66,8 +66,7 @@ func hostMain(args []string) int {
 	if afterStdoutReserved != nil {
 		afterStdoutReserved()
 	}
-	log, closeLog := openLog()
-	defer closeLog()
+	log := openLog()
 	log.Info().Str("caller", args[len(args)-1]).Msg("host started")
 	db, err := openDB()
 	if err != nil {
