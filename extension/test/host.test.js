@@ -171,7 +171,17 @@ function portClient({ sender = {}, client = {} } = {}) {
   const c = createHostClient({ send, sleep, retries: 0, ...t, ...client });
   // The host's answer to the first request on port i.
   const answer = (i, result) => ports[i].reply({ id: ports[i].posted[0].id, ok: true, result });
-  return { ports, t, send, c, answer };
+  // The next call goes to a fresh host (a port of its own) that answers it.
+  const freshHostAnswers = async (type) => {
+    const p = c.call(type, {});
+    await tick();
+    const i = ports.length - 1;
+    assert.equal(ports[i].posted.length, 1, `${type} went to a new port`);
+    answer(i, `fresh ${type}`);
+    assert.equal(await p, `fresh ${type}`);
+    return i;
+  };
+  return { ports, t, send, c, answer, freshHostAnswers };
 }
 
 test('port: one host process answers many calls, replies matched by id in any order', async () => {
@@ -190,7 +200,7 @@ test('port: one host process answers many calls, replies matched by id in any or
 });
 
 test('port: closes after the idle time, and the next call opens a new one', async () => {
-  const { ports, t, c, answer } = portClient({ sender: { idleMs: 20_000 } });
+  const { ports, t, c, answer, freshHostAnswers } = portClient({ sender: { idleMs: 20_000 } });
   const p = c.call('changes', {});
   await tick();
   assert.equal(t.pending().filter((x) => x.ms === 20_000).length, 0, 'no idle timer while a request waits');
@@ -198,24 +208,16 @@ test('port: closes after the idle time, and the next call opens a new one', asyn
   await p;
   t.fire(20_000);
   assert.equal(ports[0].disconnected, true, 'the host sees its input end and exits');
-  const q = c.call('changes', {});
-  await tick();
-  assert.equal(ports.length, 2);
-  answer(1, 2);
-  assert.equal(await q, 2);
+  assert.equal(await freshHostAnswers('changes'), 1);
 });
 
 test('port: a host that exits fails the calls waiting on it (transport), the next call starts a fresh host', async () => {
-  const { ports, c, answer } = portClient({ sender: { lastError: () => ({ message: 'Native host has exited.' }) } });
+  const { ports, c, freshHostAnswers } = portClient({ sender: { lastError: () => ({ message: 'Native host has exited.' }) } });
   const p = c.call('site.view', { site: 'x' });
   await tick();
   ports[0].exit();
   await assert.rejects(p, (e) => e.kind === 'transport' && /exited/.test(e.message));
-  const q = c.call('site.view', { site: 'x' });
-  await tick();
-  assert.equal(ports.length, 2);
-  answer(1, 'ok');
-  assert.equal(await q, 'ok');
+  assert.equal(await freshHostAnswers('site.view'), 1);
 });
 
 test('port: a host that is not installed is unavailable (Firefox names it on the port, Chromium in lastError)', async () => {
@@ -230,7 +232,7 @@ test('port: a host that is not installed is unavailable (Firefox names it on the
 });
 
 test('port: a stuck host is restarted when a local call times out; not while a site call on it may still be working', async () => {
-  const { ports, t, c, answer } = portClient({ client: { timeoutMs: 1000, networkTimeoutMs: 9000 } });
+  const { ports, t, c, freshHostAnswers } = portClient({ client: { timeoutMs: 1000, networkTimeoutMs: 9000 } });
   const slow = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
   await tick();
   t.fire(9000);
@@ -255,15 +257,11 @@ test('port: a stuck host is restarted when a local call times out; not while a s
   t.fire(1000);
   await assert.rejects(stuck, (e) => e.kind === 'timeout');
   assert.equal(ports[0].disconnected, true, 'a stuck host is let go');
-  const next = c.call('terms.get', {});
-  await tick();
-  assert.equal(ports.length, 2);
-  answer(1, 'terms');
-  assert.equal(await next, 'terms');
+  assert.equal(await freshHostAnswers('terms.get'), 1);
 });
 
 test('port: reset starts a fresh host for the next call (after rbutton install replaced it)', async () => {
-  const { ports, t, c, answer } = portClient();
+  const { ports, t, c, answer, freshHostAnswers } = portClient();
   const first = c.call('hello', {});
   await tick();
   answer(0, 'old');
@@ -271,15 +269,11 @@ test('port: reset starts a fresh host for the next call (after rbutton install r
   c.reset();
   assert.equal(ports[0].disconnected, true);
   assert.equal(t.pending().length, 0, 'no idle timer left behind');
-  const second = c.call('hello', {});
-  await tick();
-  assert.equal(ports.length, 2);
-  answer(1, 'new');
-  assert.equal(await second, 'new');
+  assert.equal(await freshHostAnswers('hello'), 1);
 });
 
 test('port: a message the port refuses fails the calls on it and lets the port go', async () => {
-  const { ports, t, c, answer } = portClient();
+  const { ports, c } = portClient();
   const waiting = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
   await tick();
   ports[0].postMessage = () => { throw new Error('Message length exceeded maximum allowed length.'); };
@@ -289,7 +283,7 @@ test('port: a message the port refuses fails the calls on it and lets the port g
 });
 
 test('port: a late reply to a request that timed out is dropped; a port that broke before its disconnect event fails the call', async () => {
-  const { ports, t, c, answer } = portClient({ client: { networkTimeoutMs: 9000 } });
+  const { ports, t, c, answer, freshHostAnswers } = portClient({ client: { networkTimeoutMs: 9000 } });
   const slow = c.call('negotiate', { site: 'x', advertisement: 'v=1' });
   await tick();
   t.fire(9000);
@@ -297,9 +291,5 @@ test('port: a late reply to a request that timed out is dropped; a port that bro
   answer(0, 'late'); // nobody waits: no throw
   ports[0].disconnected = true; // gone, onDisconnect not yet run
   await assert.rejects(c.call('changes', {}), (e) => e.kind === 'transport' && /disconnected port/.test(e.message));
-  const q = c.call('changes', {});
-  await tick();
-  assert.equal(ports.length, 2);
-  answer(1, 3);
-  assert.equal(await q, 3);
+  assert.equal(await freshHostAnswers('changes'), 1);
 });
