@@ -7,6 +7,12 @@ NPM      ?= npm
 FUZZTIME ?= 20000x
 BIN      := bin
 
+# Static binaries: a cgo build of rbutton links libc dynamically (for the
+# net package's resolver), and the dynamic loader adds about 3 ms to every
+# host start, which the browser waits for (BENCHMARKS.md, section 2). Tests
+# build the same way, so they test what is shipped.
+export CGO_ENABLED ?= 0
+
 .PHONY: all build test vet test-go test-fuzz test-js test-e2e deps browsers \
         demo bench fuzz install uninstall package firefox-extension clean
 

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -31,7 +32,7 @@ const (
 // DetailFields lists every detail name in display order.
 var DetailFields = []string{DetailName, DetailEmail, DetailAddress, DetailPhone, DetailPreferences}
 
-var phoneRe = regexp.MustCompile(`^\+?[0-9][0-9 ()./-]{3,30}$`)
+var phoneRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\+?[0-9][0-9 ()./-]{3,30}$`) })
 
 // Validate checks lengths and forms: an email is one addr-spec with an @, a
 // phone is digits with the usual separators, text has no control characters
@@ -46,7 +47,7 @@ func (d *Details) Validate() error {
 			return pathErr(DetailEmail, ErrInvalidValue, "must be an e-mail address like name@example.org")
 		}
 	}
-	if d.Phone != "" && !phoneRe.MatchString(d.Phone) {
+	if d.Phone != "" && !phoneRe().MatchString(d.Phone) {
 		return pathErr(DetailPhone, ErrInvalidValue, "must be a phone number: digits, optionally a leading + and spaces, dots, dashes or brackets")
 	}
 	for _, f := range []struct{ name, v string }{{DetailName, d.Name}, {DetailEmail, d.Email}, {DetailPhone, d.Phone}} {

@@ -19,7 +19,6 @@ import (
 var (
 	validatorOnce sync.Once
 	validate      *validator.Validate
-	offerIDRe     = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 )
 
 // Validator returns the shared validator with the DNT-D tags registered:
@@ -50,7 +49,7 @@ func Validator() *validator.Validate {
 			}
 		}
 		must(v.RegisterValidation("retention", str(func(s string) bool { _, err := ParseRetention(s); return err == nil })))
-		must(v.RegisterValidation("offerid", str(offerIDRe.MatchString)))
+		must(v.RegisterValidation("offerid", str(regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`).MatchString)))
 		must(v.RegisterValidation("abspath", str(isAbsPath)))
 		must(v.RegisterValidation("ed25519key", str(func(s string) bool { return isB64Len(s, ed25519.PublicKeySize) })))
 		must(v.RegisterValidation("digest", str(func(s string) bool { return isB64Len(s, sha256.Size) })))

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // HostName is the native-messaging host name the extension connects to.
@@ -54,18 +55,17 @@ type Browser struct {
 // BrowserNames lists the supported browsers.
 var BrowserNames = []string{"chrome", "chromium", "brave", "edge", "vivaldi", "firefox"}
 
-var (
-	hostNameRE  = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)*$`)
-	chromeIDRE  = regexp.MustCompile(`^[a-p]{32}$`)
-	firefoxIDRE = regexp.MustCompile(`^([A-Za-z0-9._+-]*@[A-Za-z0-9._-]+|\{[0-9a-fA-F-]{36}\})$`)
-	ErrUnknown  = errors.New("unknown browser")
-)
+var ErrUnknown = errors.New("unknown browser")
 
-func init() {
-	if !hostNameRE.MatchString(HostName) {
-		panic("install: invalid host name " + HostName)
-	}
-}
+// The patterns are compiled when install runs, not whenever the binary
+// starts: host mode never needs them. TestHostNameValid checks HostName
+// against the browsers' rule for host names.
+var (
+	chromeIDRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-p]{32}$`) })
+	firefoxIDRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([A-Za-z0-9._+-]*@[A-Za-z0-9._-]+|\{[0-9a-fA-F-]{36}\})$`)
+	})
+)
 
 // Manifest is a native-messaging host manifest.
 type Manifest struct {
@@ -85,12 +85,12 @@ func Render(f Flavour, exe, chromeID, firefoxID string) ([]byte, error) {
 	m := Manifest{Name: HostName, Description: "r-button: DNT-D agreements with the sites you visit", Path: exe, Type: "stdio"}
 	switch f {
 	case Chromium:
-		if !chromeIDRE.MatchString(chromeID) {
+		if !chromeIDRE().MatchString(chromeID) {
 			return nil, fmt.Errorf("invalid extension id %q: want 32 letters a-p", chromeID)
 		}
 		m.AllowedOrigins = []string{"chrome-extension://" + chromeID + "/"}
 	case Firefox:
-		if !firefoxIDRE.MatchString(firefoxID) {
+		if !firefoxIDRE().MatchString(firefoxID) {
 			return nil, fmt.Errorf("invalid firefox add-on id %q", firefoxID)
 		}
 		m.AllowedExtensions = []string{firefoxID}

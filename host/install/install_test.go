@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -87,5 +88,14 @@ func TestWindowsRegistrationsAreOwn(t *testing.T) {
 	}
 	if len(keys) != len(BrowserNames) {
 		t.Errorf("%d Windows registrations for %d browsers", len(keys), len(BrowserNames))
+	}
+}
+
+// TestHostNameValid holds HostName to the browsers' rule for native-messaging
+// host names: dot-separated lowercase letters, digits and underscores.
+func TestHostNameValid(t *testing.T) {
+	t.Parallel()
+	if !regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)*$`).MatchString(HostName) {
+		t.Errorf("HostName %q is not a valid native-messaging host name", HostName)
 	}
 }

@@ -65,7 +65,9 @@ export function goBinary(name, pkg) {
         if (!fs.existsSync(out)) throw new Error(`${out} does not exist (RBUTTON_E2E_NO_BUILD=1 asks not to build it)`);
         return out;
       }
-      const res = await run('go', ['build', '-o', out, pkg], { cwd: REPO, timeout: 300_000 });
+      // Static, as the Makefile builds what is shipped.
+      const env = { CGO_ENABLED: '0', ...process.env };
+      const res = await run('go', ['build', '-o', out, pkg], { cwd: REPO, env, timeout: 300_000 });
       if (res.code !== 0) throw new Error(`go build ${pkg} failed:\n${res.stderr}${res.stdout}`);
       return out;
     })());
