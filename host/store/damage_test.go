@@ -57,13 +57,13 @@ func damagedFiles(t *testing.T) map[string]struct {
 		bytes []byte
 		says  string
 	}{
-		"truncated":         {good[:len(good)/2], "truncated"},
-		"truncated-to-meta": {good[:2*pageSize+100], "truncated"},
+		"truncated":         {good[:len(good)/2], "the file is truncated"},
+		"truncated-to-meta": {good[:2*pageSize+100], "the file is truncated"},
 		"header-only":       {good[:40], "too short"},
 		"zero-length":       {nil, "empty"},
 		"text":              {[]byte("{\"this is\": \"not a database\"}\n" + strings.Repeat("text ", 2000)), "not a database file"},
 		"wrong-magic":       {wrongMagic, "not a database file"},
-		"bad-checksums":     {badSums, "checksum"},
+		"bad-checksums":     {badSums, "fail their checksum"},
 	}
 }
 

@@ -21,9 +21,15 @@ import (
 // on its descriptor, checks that the path still names the mapped file and
 // that the file still has the size it had when it was mapped (a writer that
 // grows the file, or Compact that replaces it, makes the next read open
-// afresh), runs checkOpenFile on it as an open does, reads and lets the lock
-// go. The mapping reads what other processes write because it is a shared
-// mapping of the file (as bbolt's own reads after its writes rely on).
+// afresh), runs checkOpenFile on it as an open does if it was written since
+// the last check (its modification time changed: three reads of header
+// pages, a third of a look-up, saved while nothing writes), reads and lets
+// the lock go. The mapping reads what other processes write because it is a
+// shared mapping of the file (as bbolt's own reads after its writes rely
+// on). Damage the modification time does not show (written within the
+// clock tick of the last check) still cannot crash the process: bbolt
+// checks the header pages' checksums and page kinds as it reads, and
+// viewReadOnly recovers its panics and faults.
 //
 // A handle unused for idleClose is closed, so that a process keeps neither a
 // mapping nor a file that Compact replaced (a forgotten site's bytes) for
@@ -43,9 +49,12 @@ type reader struct {
 	file   *os.File    // bbolt's descriptor
 	fd     uintptr     // file.Fd(), taken once: each call of Fd costs two fcntl
 	opened os.FileInfo // the file as bbolt mapped it (identity and size)
-	users  int         // reads in progress; the shared lock is held while > 0
-	broken bool        // a read found damage: close, do not keep
-	idle   *time.Timer
+	// checked is the file's modification time when its header pages were
+	// last checked: reads check them again only after a write.
+	checked time.Time
+	users   int  // reads in progress; the shared lock is held while > 0
+	broken  bool // a read found damage: close, do not keep
+	idle    *time.Timer
 }
 
 func readerFor(path string) *reader {
@@ -87,9 +96,14 @@ func (d *DB) acquireReader() (*reader, error) {
 				return nil, &Error{Path: d.Path, Err: err}
 			}
 			if fi, ok := r.current(d.Path); ok {
-				if err := checkFileAt(r.file, fi.Size()); err != nil {
-					r.close()
-					return nil, d.wrap(err)
+				// Written since the last check (by a writer, or damaged
+				// in place): check the header pages again.
+				if !fi.ModTime().Equal(r.checked) {
+					if err := checkFileAt(r.file, fi.Size()); err != nil {
+						r.close()
+						return nil, d.wrap(err)
+					}
+					r.checked = fi.ModTime()
 				}
 				r.users = 1
 				return r, nil
@@ -108,7 +122,7 @@ func (d *DB) acquireReader() (*reader, error) {
 			db.Close()
 			continue
 		}
-		r.db, r.file, r.fd, r.opened, r.users = db, file, file.Fd(), fi, 1
+		r.db, r.file, r.fd, r.opened, r.checked, r.users = db, file, file.Fd(), fi, fi.ModTime(), 1
 		return r, nil
 	}
 	return nil, &Error{Path: d.Path, Err: ErrBusy}
@@ -120,6 +134,12 @@ func (d *DB) acquireReader() (*reader, error) {
 func (r *reader) current(path string) (os.FileInfo, bool) {
 	fi, err := os.Stat(path)
 	return fi, err == nil && os.SameFile(fi, r.opened) && fi.Size() == r.opened.Size()
+}
+
+// damaged says what is wrong with r's file after bbolt panicked reading
+// it, as checkOpenFile says it, or nil if its header pages look sound.
+func (r *reader) damaged() error {
+	return checkFileAt(r.file, r.opened.Size())
 }
 
 // release ends one read. The last one lets the lock go and keeps the handle
@@ -165,7 +185,7 @@ func (r *reader) close() {
 	if r.db != nil {
 		r.db.Close()
 	}
-	r.db, r.file, r.fd, r.opened, r.broken = nil, nil, 0, nil, false
+	r.db, r.file, r.fd, r.opened, r.checked, r.broken = nil, nil, 0, nil, time.Time{}, false
 }
 
 // discard drops a handle a read found damage through. Its lock goes at
@@ -175,7 +195,7 @@ func (r *reader) close() {
 func (r *reader) discard() {
 	unlockFile(r.fd)
 	db := r.db
-	r.db, r.file, r.fd, r.opened, r.broken = nil, nil, 0, nil, false
+	r.db, r.file, r.fd, r.opened, r.checked, r.broken = nil, nil, 0, nil, time.Time{}, false
 	if db != nil {
 		go db.Close()
 	}

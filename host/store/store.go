@@ -168,11 +168,16 @@ func (d *DB) viewReadOnly(fn func(*Tx) error) (err error) {
 	}
 	defer func() { r.release(errors.Is(err, ErrCorrupt)) }()
 	// Runs before release: a panic (damage bbolt trips over, or a fault
-	// on a page of a file damaged under the mapping) becomes ErrCorrupt and
-	// the handle is closed rather than kept.
+	// on a page of a file damaged under the mapping) becomes ErrCorrupt,
+	// said as checkOpenFile says it where it can, and the handle is closed
+	// rather than kept.
 	defer func() {
 		if p := recover(); p != nil {
-			err = &Error{Path: d.Path, Err: fmt.Errorf("%w: %v", ErrCorrupt, p)}
+			cause := r.damaged()
+			if cause == nil {
+				cause = fmt.Errorf("%w: %v", ErrCorrupt, p)
+			}
+			err = &Error{Path: d.Path, Err: cause}
 		}
 	}()
 	err = r.db.View(func(tx *bolt.Tx) error {
