@@ -101,12 +101,14 @@ func negotiation(ctx context.Context, c *config, rep *report) error {
 		"per path over all iterations: %s. Per-iteration negotiate times %s. The baseline replays, from the bench process "+
 		"with fresh connections, exactly the requests the host made (the vendor answers a repeated proposal idempotently), "+
 		"so the ratio is the host's own share: process-side parsing, matching, key generation, signing, verifying and the "+
-		"store write with fsync. \"Later page view\": `negotiate` again with the same advertisement in the same process "+
+		"store writes with fsync. \"Later page view\": `negotiate` again with the same advertisement in the same process "+
 		"returns the stored relationship without contacting the site.", iters, pathCounts(paths), spreadDur(times))
 	if commit, err := commitCost(filepath.Join(c.scratch, "commit")); err == nil {
 		rep.note(4, "For scale: one committed store transaction (`DB.Update` writing the default terms, with its fsync) "+
-			"takes %s p50 on this machine's disk, measured in-process; a first negotiation commits once "+
-			"(relationship, key and history in one transaction). The rest is two HTTP exchanges from a fresh "+
+			"takes %s p50 on this machine's disk, measured in-process; a first negotiation commits twice: the "+
+			"pairwise key before the first proposal (so that a retry, from this or another host process, proposes "+
+			"with the same key and the site sees one relationship, not two), then the relationship and its history. "+
+			"On a fresh database the second also grows the file. The rest is two HTTP exchanges from a fresh "+
 			"process (connection set-up, terms document parse and validation, matching), a new Ed25519 key pair, "+
 			"signing the proposal and verifying the site's record.", fmtDur(commit))
 	}
