@@ -22,11 +22,6 @@ import (
 
 func main() { os.Exit(run(os.Args[1:])) }
 
-// afterStdoutReserved is nil in the binary; the tests' noisy variant of it
-// (main_test.go) prints to stdout here, as a library might, to show that
-// nothing but frames reaches the browser.
-var afterStdoutReserved func()
-
 // isHostMode reports whether args are a browser's native-messaging launch.
 func isHostMode(args []string) bool {
 	if len(args) >= 1 && strings.HasPrefix(args[0], "chrome-extension://") {
@@ -63,9 +58,12 @@ func hostMain(args []string) int {
 		errorf("cannot reserve stdout for frames: %v", err)
 		return 1
 	}
-	if afterStdoutReserved != nil {
-		afterStdoutReserved()
-	}
+	return serveHost(args, frames)
+}
+
+// serveHost answers the browser's messages on stdin with frames written to
+// frames, the descriptor reserveStdout took from stdout.
+func serveHost(args []string, frames *os.File) int {
 	log := openLog()
 	log.Info().Str("caller", args[len(args)-1]).Msg("host started")
 	db, err := openDB()

@@ -33,11 +33,18 @@ func TestMain(m *testing.M) {
 		// rbutton-noisy is rbutton with stray writes to stdout once the
 		// host has reserved it for frames, as a library or a panic might make.
 		"rbutton-noisy": func() {
-			afterStdoutReserved = func() {
-				fmt.Println("noise from fmt.Println")
-				os.NewFile(1, "fd1").Write([]byte("noise written to fd 1\n"))
+			args := os.Args[1:]
+			if !isHostMode(args) {
+				os.Exit(run(args))
 			}
-			os.Exit(run(os.Args[1:]))
+			frames, err := reserveStdout()
+			if err != nil {
+				errorf("cannot reserve stdout for frames: %v", err)
+				os.Exit(1)
+			}
+			fmt.Println("noise from fmt.Println")
+			os.NewFile(1, "fd1").Write([]byte("noise written to fd 1\n"))
+			os.Exit(serveHost(args, frames))
 		},
 	})
 }
