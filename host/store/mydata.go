@@ -347,6 +347,9 @@ func (t *Tx) Gist(site string) (*Gist, error) {
 	if v == nil {
 		return nil, nil
 	}
+	if err := checkRelationship([]byte(site), v); err != nil {
+		return nil, err
+	}
 	var g Gist
 	if err := json.Unmarshal(v, &g); err != nil {
 		return nil, fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, site, err)
@@ -357,6 +360,9 @@ func (t *Tx) Gist(site string) (*Gist, error) {
 // EachGist calls fn with every relationship's gist, in site order.
 func (t *Tx) EachGist(fn func(Gist) error) error {
 	return t.tx.Bucket(bucketRelationships).ForEach(func(k, v []byte) error {
+		if err := checkRelationship(k, v); err != nil {
+			return err
+		}
 		var g Gist
 		if err := json.Unmarshal(v, &g); err != nil {
 			return fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, k, err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -268,8 +269,15 @@ func TestRelationshipJSON(t *testing.T) {
 	if err := raw("https://damaged.example", `{"v":1,"site":"https://dam`); err != nil {
 		t.Fatal(err)
 	}
+	// A value written before relationships carried a checksum (version 1).
+	v1 := rel
+	v1.Site = "https://v1.example"
+	members, _ := json.Marshal(v1)
+	if err := raw(v1.Site, `{"v":1,`+string(members[1:])); err != nil {
+		t.Fatal(err)
+	}
 	db.View(func(tx *Tx) error {
-		for _, site := range []string{rel.Site, "https://old.example"} {
+		for _, site := range []string{rel.Site, "https://old.example", v1.Site} {
 			got, err := tx.RelationshipJSON(site)
 			if err != nil {
 				t.Fatalf("%s: %v", site, err)
@@ -291,4 +299,68 @@ func TestRelationshipJSON(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRelationshipChecksum: a stored relationship whose bytes changed after
+// they were written (damage inside a string is still valid JSON) is refused
+// by every reader with ErrCorrupt naming it, and the others still read.
+func TestRelationshipChecksum(t *testing.T) {
+	t.Parallel()
+	u := testTerms(t)
+	good := Relationship{Site: "https://good.example", State: StateAgreed, Since: time.Now(), Updated: time.Now(), MyTerms: &u}
+	for name, damage := range map[string]func(v []byte) []byte{
+		"a letter of a string": func(v []byte) []byte {
+			i := bytes.Index(v, []byte("bad.example"))
+			v[i] = 'B'
+			return v
+		},
+		"a byte of the checksum": func(v []byte) []byte {
+			i := bytes.Index(v, []byte(`"crc32c":"`)) + len(`"crc32c":"`)
+			v[i] ^= 1
+			return v
+		},
+		"the checksum not hex": func(v []byte) []byte {
+			i := bytes.Index(v, []byte(`"crc32c":"`)) + len(`"crc32c":"`)
+			v[i] = 'z'
+			return v
+		},
+		"a cut checksum": func(v []byte) []byte { return []byte(`{"v":2,"crc32c":"89ab"}`) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			db := newDB(t)
+			bad := good
+			bad.Site = "https://bad.example"
+			if err := db.Update(func(tx *Tx) error {
+				if err := tx.PutRelationship(good); err != nil {
+					return err
+				}
+				if err := tx.PutRelationship(bad); err != nil {
+					return err
+				}
+				b := tx.tx.Bucket(bucketRelationships)
+				return b.Put([]byte(bad.Site), damage(bytes.Clone(b.Get([]byte(bad.Site)))))
+			}); err != nil {
+				t.Fatal(err)
+			}
+			db.View(func(tx *Tx) error {
+				for reader, read := range map[string]func() error{
+					"RelationshipJSON": func() error { _, err := tx.RelationshipJSON(bad.Site); return err },
+					"Relationship":     func() error { _, err := tx.Relationship(bad.Site); return err },
+					"Relationships":    func() error { _, err := tx.Relationships(); return err },
+					"Gist":             func() error { _, err := tx.Gist(bad.Site); return err },
+					"EachGist":         func() error { return tx.EachGist(func(Gist) error { return nil }) },
+				} {
+					err := read()
+					if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "relationships/"+bad.Site+": checksum mismatch") {
+						t.Errorf("%s: %v, want ErrCorrupt naming relationships/%s and the checksum", reader, err, bad.Site)
+					}
+				}
+				if got, err := tx.RelationshipJSON(good.Site); err != nil || !bytes.HasPrefix(got, []byte(`{"site":"https://good.example"`)) {
+					t.Errorf("the undamaged relationship: %.60s %v", got, err)
+				}
+				return nil
+			})
+		})
+	}
 }

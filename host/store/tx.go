@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"encoding/json"
@@ -244,17 +243,24 @@ func all[T any](t *Tx, bucket []byte) (map[string]T, error) {
 
 // Relationship returns the relationship with site, or nil.
 func (t *Tx) Relationship(site string) (*Relationship, error) {
-	var r storedRelationship
-	ok, err := t.get(bucketRelationships, site, &r)
-	if !ok || err != nil {
+	v := t.tx.Bucket(bucketRelationships).Get([]byte(site))
+	if v == nil {
+		return nil, nil
+	}
+	return decodeRelationship([]byte(site), v)
+}
+
+// decodeRelationship decodes the relationship stored under key (relvalue.go).
+func decodeRelationship(key, v []byte) (*Relationship, error) {
+	if err := checkRelationship(key, v); err != nil {
 		return nil, err
+	}
+	var r storedRelationship
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, key, err)
 	}
 	return &r.Relationship, nil
 }
-
-// storedRelationshipV1 opens every relationship stored by PutRelationship:
-// the value version, then the protocol's Relationship members.
-var storedRelationshipV1 = []byte(`{"v":1,`)
 
 // RelationshipJSON returns the relationship with site as the JSON of the
 // protocol's Relationship, or nil if there is none. A current value is copied
@@ -266,9 +272,13 @@ func (t *Tx) RelationshipJSON(site string) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
 	}
-	if rest, ok := bytes.CutPrefix(v, storedRelationshipV1); ok && json.Valid(v) {
-		out := make([]byte, 0, 1+len(rest))
-		return append(append(out, '{'), rest...), nil
+	members, ok, err := relationshipMembers(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, site, err)
+	}
+	if ok {
+		out := make([]byte, 0, 1+len(members))
+		return append(append(out, '{'), members...), nil
 	}
 	r, err := t.Relationship(site)
 	if r == nil || err != nil {
@@ -289,18 +299,22 @@ func (t *Tx) PutRelationship(r Relationship) error {
 			return err
 		}
 	}
-	return t.put(bucketRelationships, r.Site, storedRelationship{V: 1, Relationship: r})
+	b, err := encodeRelationship(r)
+	if err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketRelationships).Put([]byte(r.Site), b)
 }
 
 // Relationships returns every relationship, ordered by site.
 func (t *Tx) Relationships() ([]Relationship, error) {
 	out := []Relationship{}
 	err := t.tx.Bucket(bucketRelationships).ForEach(func(k, v []byte) error {
-		var r storedRelationship
-		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, k, err)
+		r, err := decodeRelationship(k, v)
+		if err != nil {
+			return err
 		}
-		out = append(out, r.Relationship)
+		out = append(out, *r)
 		return nil
 	})
 	return out, err

@@ -137,8 +137,8 @@ func rtNotes(c *config, rep *report, hostP50, echoP50, hostP99 time.Duration, r5
 	rep.note(1, "Where the host's time goes (p50, in the bench process, same database): one store look-up %s "+
 		"(`DB.View` + `Tx.RelationshipJSON` on the read-only handle host/store keeps between reads: take the shared lock, "+
 		"check that the path still names the mapped file at the mapped size (and its header pages if it was written since), "+
-		"read, check with "+
-		"`json.Valid`, copy, let the lock go: the stored bytes are the result, not decoded and encoded again), of which the "+
+		"read, check the value's CRC-32C, copy, let the lock go: the stored bytes are the result, not decoded and encoded "+
+		"again, nor scanned as JSON), of which the "+
 		"read's own overhead (`DB.View` with an empty function) is %s; "+
 		"building the reply envelope %s; the whole host code (`agent.Serve`, as host mode runs it) over a pair of OS pipes "+
 		"in this process %s per relationship.get. Host minus echo across processes at p50: %s; the host's reply is also "+

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// A relationship is stored as the protocol's Relationship JSON behind a
+// value version and a CRC-32C of the bytes after it:
+//
+//	{"v":2,"crc32c":"89abcdef","site":"https://shop.example",…}
+//
+// relationship.get sends the stored bytes as they are (RelationshipJSON),
+// and the checksum is what lets it trust them without scanning them as
+// JSON: json.Valid took 10 µs of a 3 KB relationship, an eighth of the
+// request, where the checksum takes 0.15 µs. It also catches what
+// json.Valid could not: damage inside a string, which is still JSON.
+// Version 1 values (no checksum) are still read, checked with json.Valid;
+// a relationship is written as version 2 the next time it changes.
+var (
+	relationshipV2Prefix = []byte(`{"v":2,"crc32c":"`)
+	relationshipV1Prefix = []byte(`{"v":1,`)
+	castagnoli           = crc32.MakeTable(crc32.Castagnoli)
+)
+
+// errChecksum: a version 2 relationship whose bytes are not those written.
+var errChecksum = errors.New("checksum mismatch: the stored relationship was changed or damaged")
+
+// encodeRelationship is the stored value of r.
+func encodeRelationship(r Relationship) ([]byte, error) {
+	b, err := marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	members := b[1:] // `"site":…}`
+	out := make([]byte, 0, len(relationshipV2Prefix)+8+2+len(members))
+	out = append(out, relationshipV2Prefix...)
+	out = hex.AppendEncode(out, binary.BigEndian.AppendUint32(nil, crc32.Checksum(members, castagnoli)))
+	out = append(out, '"', ',')
+	return append(out, members...), nil
+}
+
+// relationshipMembers returns the members of a stored relationship, the
+// bytes after its opening brace and version (and checksum): `{` and them
+// are the protocol's Relationship JSON. ok is false for a value of neither
+// known version, which only decoding can read; err is set for a value that
+// fails its check.
+func relationshipMembers(v []byte) (members []byte, ok bool, err error) {
+	if rest, found := bytes.CutPrefix(v, relationshipV2Prefix); found {
+		var sum [4]byte
+		if len(rest) < 10 || rest[8] != '"' || rest[9] != ',' {
+			return nil, true, errChecksum
+		}
+		if _, err := hex.Decode(sum[:], rest[:8]); err != nil {
+			return nil, true, errChecksum
+		}
+		members = rest[10:]
+		if crc32.Checksum(members, castagnoli) != binary.BigEndian.Uint32(sum[:]) {
+			return nil, true, errChecksum
+		}
+		return members, true, nil
+	}
+	if rest, found := bytes.CutPrefix(v, relationshipV1Prefix); found && json.Valid(v) {
+		return rest, true, nil
+	}
+	return nil, false, nil
+}
+
+// checkRelationship returns an ErrCorrupt error naming the relationship
+// stored under key if it is a version 2 value that fails its checksum: the
+// check for readers that decode the value (decoding finds the rest).
+func checkRelationship(key, v []byte) error {
+	if !bytes.HasPrefix(v, relationshipV2Prefix) {
+		return nil
+	}
+	if _, _, err := relationshipMembers(v); err != nil {
+		return fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, key, err)
+	}
+	return nil
+}
