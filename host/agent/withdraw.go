@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -323,6 +324,13 @@ func (a *Agent) Forget(ctx context.Context, site string) (*Withdrawn, bool, erro
 	var found bool
 	err := a.DB.Update(func(tx *store.Tx) error {
 		r, err := tx.Relationship(site)
+		var damaged *store.ValueError
+		if errors.As(err, &damaged) {
+			// Forget is what the user is told to do about a damaged
+			// relationship: it goes, without the end nobody can read.
+			a.Log.Warn().Err(err).Str("site", site).Msg("forgetting a damaged relationship; the site is not told")
+			r, err = nil, nil
+		}
 		if err != nil {
 			return err
 		}

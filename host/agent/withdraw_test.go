@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -8,10 +9,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/rbutton/rbutton/host/proto"
 	"github.com/rbutton/rbutton/host/store"
@@ -726,4 +730,44 @@ func TestOwedEndSentTwiceIsRecordedOnce(t *testing.T) {
 	if sr := v.record(t, rel.Record.ID); sr.Ended.IsZero() {
 		t.Errorf("the site still holds the agreement: %+v", sr)
 	}
+}
+
+// TestForgetDamagedRelationship: forget is what the user is told to do
+// about one damaged relationship (store.Advice), so it must work on one:
+// the relationship and the site's key go, the site is not contacted.
+func TestForgetDamagedRelationship(t *testing.T) {
+	t.Parallel()
+	v := newVendor(t, basicOffer)
+	a := newAgent(t)
+	rel := mustCall[store.Relationship](t, a, proto.TypeNegotiate, v.negotiateParams())
+	db, err := bolt.Open(a.DB.Path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("relationships"))
+		val := bytes.Clone(b.Get([]byte(v.origin)))
+		i := bytes.Index(val, []byte(`"state":"agreed"`))
+		copy(val[i:], `"state":"AGREED"`) // still JSON; the checksum no longer fits
+		return b.Put([]byte(v.origin), val)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, perr := call(t, a, proto.TypeRelationshipGet, map[string]string{"site": v.origin})
+	if perr == nil || !strings.Contains(perr.Message, "checksum mismatch") || !strings.Contains(perr.Message, a.DB.Path) {
+		t.Fatalf("relationship.get of the damaged relationship: %+v, want the file and the checksum named", perr)
+	}
+	if advice := store.Advice(a.DB.View(func(tx *store.Tx) error { _, err := tx.Relationship(v.origin); return err })); !strings.Contains(advice, "rbutton forget "+v.origin) {
+		t.Errorf("advice %q does not name forget for the site", advice)
+	}
+	w, found, err := a.Forget(context.Background(), v.origin)
+	if err != nil || !found || w != nil {
+		t.Fatalf("Forget = %+v %v %v, want found and nothing sent", w, found, err)
+	}
+	if sr := v.record(t, rel.Record.ID); !sr.Ended.IsZero() {
+		t.Errorf("the site was contacted: %+v", sr)
+	}
+	assertNothingStored(t, a, v.origin)
+	assertNoKey(t, a, v.origin)
 }

@@ -137,9 +137,13 @@ func (r *reader) current(path string) (os.FileInfo, bool) {
 }
 
 // damaged says what is wrong with r's file after bbolt panicked reading
-// it, as checkOpenFile says it, or nil if its header pages look sound.
+// it, as checkOpenFile says it (at the file's size now: it may have been
+// cut under the read), or nil if it finds nothing wrong or cannot look.
 func (r *reader) damaged() error {
-	return checkFileAt(r.file, r.opened.Size())
+	if err := checkOpenFile(r.file); errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	return nil
 }
 
 // release ends one read. The last one lets the lock go and keeps the handle

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"os"
 	"path/filepath"
@@ -402,5 +403,44 @@ func BenchmarkKeptRead(b *testing.B) {
 		if err := db.View(func(*Tx) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTruncatedDuringRead: a file cut short while a read is in progress
+// through the kept mapping (by something that takes no lock) makes that read
+// fail with ErrCorrupt saying so, and the handle is not kept.
+func TestTruncatedDuringRead(t *testing.T) {
+	if !keepMapped {
+		t.Skip("read handles are not kept on this platform")
+	}
+	t.Parallel()
+	db := newDB(t)
+	u := testTerms(t)
+	if err := db.Update(func(tx *Tx) error {
+		for i := range 100 {
+			r := Relationship{Site: fmt.Sprintf("https://s%d.example", i), State: StateAgreed, MyTerms: &u}
+			if err := tx.PutRelationship(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := readDefaults(db); err != nil {
+		t.Fatal(err)
+	}
+	err := db.View(func(tx *Tx) error {
+		if err := os.Truncate(db.Path, 8192); err != nil {
+			t.Fatal(err)
+		}
+		_, err := tx.Relationships()
+		return err
+	})
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "the file is truncated: 8192 bytes") {
+		t.Errorf("read of a file cut under it: %v, want ErrCorrupt saying it is truncated", err)
+	}
+	if kept(db.Path) {
+		t.Error("the handle the fault went through was kept")
 	}
 }

@@ -47,9 +47,10 @@ func encodeRelationship(r Relationship) ([]byte, error) {
 
 // relationshipMembers returns the members of a stored relationship, the
 // bytes after its opening brace and version (and checksum): `{` and them
-// are the protocol's Relationship JSON. ok is false for a value of neither
-// known version, which only decoding can read; err is set for a value that
-// fails its check.
+// are the protocol's Relationship JSON. ok is false for a value that is
+// neither a version 2 value nor a plain version 1 one, which only
+// decoding (decodeRelationship) can read or refuse; err is set for a
+// version 2 value that fails its check.
 func relationshipMembers(v []byte) (members []byte, ok bool, err error) {
 	if rest, found := bytes.CutPrefix(v, relationshipV2Prefix); found {
 		var sum [4]byte
@@ -65,21 +66,58 @@ func relationshipMembers(v []byte) (members []byte, ok bool, err error) {
 		}
 		return members, true, nil
 	}
-	if rest, found := bytes.CutPrefix(v, relationshipV1Prefix); found && json.Valid(v) {
+	// Version 1 values were written with the relationship's site first; a
+	// checksum there means a version 2 value whose header was damaged.
+	if rest, found := bytes.CutPrefix(v, relationshipV1Prefix); found && bytes.HasPrefix(rest, []byte(`"site":`)) && json.Valid(v) {
 		return rest, true, nil
 	}
 	return nil, false, nil
 }
 
-// checkRelationship returns an ErrCorrupt error naming the relationship
-// stored under key if it is a version 2 value that fails its checksum: the
-// check for readers that decode the value (decoding finds the rest).
+// checkRelationship returns a *ValueError for the relationship stored under
+// key if its value fails its check, for the readers that decode it. A value
+// without the exact version 2 header is read for its version: a checksum
+// member or version 2 there is a damaged header (the checksum cannot be
+// trusted), a later version one this rbutton cannot read.
 func checkRelationship(key, v []byte) error {
-	if !bytes.HasPrefix(v, relationshipV2Prefix) {
+	fail := func(err error) error {
+		return &ValueError{Bucket: string(bucketRelationships), Key: string(key), Err: err}
+	}
+	if bytes.HasPrefix(v, relationshipV2Prefix) {
+		if _, _, err := relationshipMembers(v); err != nil {
+			return fail(err)
+		}
 		return nil
 	}
-	if _, _, err := relationshipMembers(v); err != nil {
-		return fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, key, err)
+	var head struct {
+		V   int              `json:"v"`
+		Sum *json.RawMessage `json:"crc32c"`
+	}
+	if json.Unmarshal(v, &head) != nil {
+		return nil // not JSON: the decoder says so
+	}
+	switch {
+	case head.V > 2:
+		return &ValueError{Bucket: string(bucketRelationships), Key: string(key),
+			Err: fmt.Errorf("%w (value version %d)", ErrNewerSchema, head.V)}
+	case head.V == 2 || head.Sum != nil:
+		return fail(errChecksum)
 	}
 	return nil
+}
+
+// ValueError is one stored value that fails its check: the rest of the file
+// may be sound. It wraps ErrCorrupt (or ErrNewerSchema).
+type ValueError struct {
+	Bucket, Key string
+	Err         error
+}
+
+func (e *ValueError) Error() string { return e.Bucket + "/" + e.Key + ": " + e.Err.Error() }
+
+func (e *ValueError) Unwrap() []error {
+	if errors.Is(e.Err, ErrNewerSchema) {
+		return []error{e.Err}
+	}
+	return []error{ErrCorrupt, e.Err}
 }

@@ -8,7 +8,8 @@
 // taking and releasing the shared lock on it each time. Taking the lock
 // waits at most DB.Timeout and then fails with ErrBusy.
 //
-// Layout (all values are versioned JSON objects {"v":1,…}):
+// Layout (all values are versioned JSON objects {"v":1,…}; relationships
+// are {"v":2,"crc32c":…,…}, relvalue.go):
 //
 //	meta/
 //	  schema                      uint64 big-endian, SchemaVersion
@@ -78,7 +79,10 @@ func Advice(err error) string {
 	if errors.As(err, &se) && se.Path != "" {
 		path = se.Path
 	}
+	var ve *ValueError
 	switch {
+	case errors.As(err, &ve) && ve.Bucket == string(bucketRelationships) && errors.Is(err, ErrCorrupt):
+		return fmt.Sprintf("the rest of %s may be sound: 'rbutton forget %s' removes the damaged relationship (the site is not told: its agreement can no longer be read), and the next visit negotiates afresh", path, ve.Key)
 	case errors.Is(err, ErrCorrupt):
 		return fmt.Sprintf("keep the file for recovery and start afresh: 'mv %s %s.corrupt'; agreements are then negotiated again on your next visits, and sites keep their signed copies", path, path)
 	case errors.Is(err, ErrNewerSchema):
@@ -135,7 +139,14 @@ func (d *DB) Update(fn func(*Tx) error) error { return d.do(true, fn) }
 // errNeedsWriter makes a read fall back to a read-write open.
 var errNeedsWriter = errors.New("file needs a writer first")
 
-func (d *DB) do(write bool, fn func(*Tx) error) error {
+func (d *DB) do(write bool, fn func(*Tx) error) (err error) {
+	// Damage found in one value (a Tx method's error) names the file too.
+	defer func() {
+		var se *Error
+		if (errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNewerSchema)) && !errors.As(err, &se) {
+			err = &Error{Path: d.Path, Err: err}
+		}
+	}()
 	if !write {
 		if err := d.viewReadOnly(fn); !errors.Is(err, errNeedsWriter) {
 			return err
@@ -166,7 +177,11 @@ func (d *DB) viewReadOnly(fn func(*Tx) error) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { r.release(errors.Is(err, ErrCorrupt)) }()
+	defer func() {
+		// One damaged value is no reason to distrust the mapping.
+		var ve *ValueError
+		r.release(errors.Is(err, ErrCorrupt) && !errors.As(err, &ve))
+	}()
 	// Runs before release: a panic (damage bbolt trips over, or a fault
 	// on a page of a file damaged under the mapping) becomes ErrCorrupt,
 	// said as checkOpenFile says it where it can, and the handle is closed

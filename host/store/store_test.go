@@ -308,7 +308,14 @@ func TestRelationshipChecksum(t *testing.T) {
 	t.Parallel()
 	u := testTerms(t)
 	good := Relationship{Site: "https://good.example", State: StateAgreed, Since: time.Now(), Updated: time.Now(), MyTerms: &u}
+	replace := func(old, new string) func(v []byte) []byte {
+		return func(v []byte) []byte { return bytes.Replace(v, []byte(old), []byte(new), 1) }
+	}
 	for name, damage := range map[string]func(v []byte) []byte{
+		"the version made 1":         replace(`{"v":2,`, `{"v":1,`),
+		"the version made 3":         replace(`{"v":2,`, `{"v":3,`),
+		"the checksum's name":        replace(`"crc32c"`, `"crc32d"`),
+		"the checksum's name, again": replace(`"crc32c"`, `"Crc32c"`),
 		"a letter of a string": func(v []byte) []byte {
 			i := bytes.Index(v, []byte("bad.example"))
 			v[i] = 'B'
@@ -343,19 +350,25 @@ func TestRelationshipChecksum(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			db.View(func(tx *Tx) error {
-				for reader, read := range map[string]func() error{
-					"RelationshipJSON": func() error { _, err := tx.RelationshipJSON(bad.Site); return err },
-					"Relationship":     func() error { _, err := tx.Relationship(bad.Site); return err },
-					"Relationships":    func() error { _, err := tx.Relationships(); return err },
-					"Gist":             func() error { _, err := tx.Gist(bad.Site); return err },
-					"EachGist":         func() error { return tx.EachGist(func(Gist) error { return nil }) },
-				} {
-					err := read()
-					if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "relationships/"+bad.Site+": checksum mismatch") {
-						t.Errorf("%s: %v, want ErrCorrupt naming relationships/%s and the checksum", reader, err, bad.Site)
-					}
+			view := func(fn func(tx *Tx) error) func() error { return func() error { return db.View(fn) } }
+			for reader, read := range map[string]func() error{
+				"RelationshipJSON": view(func(tx *Tx) error { _, err := tx.RelationshipJSON(bad.Site); return err }),
+				"Relationship":     view(func(tx *Tx) error { _, err := tx.Relationship(bad.Site); return err }),
+				"Relationships":    view(func(tx *Tx) error { _, err := tx.Relationships(); return err }),
+				"Gist":             view(func(tx *Tx) error { _, err := tx.Gist(bad.Site); return err }),
+				"EachGist":         view(func(tx *Tx) error { return tx.EachGist(func(Gist) error { return nil }) }),
+			} {
+				err := read()
+				want, says := ErrCorrupt, "relationships/"+bad.Site+": checksum mismatch"
+				if name == "the version made 3" {
+					want, says = ErrNewerSchema, "relationships/"+bad.Site+": database was written by a newer r-button (value version 3)"
 				}
+				var se *Error
+				if !errors.Is(err, want) || !strings.Contains(err.Error(), says) || !errors.As(err, &se) || se.Path != db.Path {
+					t.Errorf("%s: %v, want %v naming %s and saying %q", reader, err, want, db.Path, says)
+				}
+			}
+			db.View(func(tx *Tx) error {
 				if got, err := tx.RelationshipJSON(good.Site); err != nil || !bytes.HasPrefix(got, []byte(`{"site":"https://good.example"`)) {
 					t.Errorf("the undamaged relationship: %.60s %v", got, err)
 				}

@@ -274,7 +274,7 @@ func (t *Tx) RelationshipJSON(site string) (json.RawMessage, error) {
 	}
 	members, ok, err := relationshipMembers(v)
 	if err != nil {
-		return nil, fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, site, err)
+		return nil, &ValueError{Bucket: string(bucketRelationships), Key: site, Err: err}
 	}
 	if ok {
 		out := make([]byte, 0, 1+len(members))

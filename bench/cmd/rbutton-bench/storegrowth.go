@@ -297,7 +297,7 @@ func storeGrowth(ctx context.Context, c *config, rep *report) error {
 		rep.note(3, "What grows with the file is page faults. The kept handle maps the whole file; the first read of a "+
 			"page through the mapping in a process is a minor page fault (the page is in the page cache; the kernel "+
 			"maps it and its neighbours), and a random site among many is mostly on a page not read yet. Minor faults "+
-			"per look-up (getrusage, this process): %s. Look-ups %s; %s. A look-up without a fault costs about the "+
+			"per look-up (getrusage, the whole bench process: the collector's and other goroutines' are counted too): %s. Look-ups %s; %s. A look-up without a fault costs about the "+
 			"same at every size: the growth is the faults, which a user's host takes once per site it reads in a "+
 			"session (the handle and its pages are kept while reads follow each other), and which the host before "+
 			"the kept handle took on every read.", faults, split(base), split(last))
