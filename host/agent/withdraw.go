@@ -325,7 +325,7 @@ func (a *Agent) Forget(ctx context.Context, site string) (*Withdrawn, bool, erro
 	err := a.DB.Update(func(tx *store.Tx) error {
 		r, err := tx.Relationship(site)
 		var damaged *store.ValueError
-		if errors.As(err, &damaged) {
+		if errors.As(err, &damaged) && errors.Is(err, store.ErrCorrupt) {
 			// Forget is what the user is told to do about a damaged
 			// relationship: it goes, without the end nobody can read.
 			a.Log.Warn().Err(err).Str("site", site).Msg("forgetting a damaged relationship; the site is not told")

@@ -341,32 +341,31 @@ type Gist struct {
 	} `json:"siteTerms"`
 }
 
+type storedGist struct {
+	valueHead
+	Gist
+}
+
 // Gist returns site's relationship gist, or nil.
 func (t *Tx) Gist(site string) (*Gist, error) {
 	v := t.tx.Bucket(bucketRelationships).Get([]byte(site))
 	if v == nil {
 		return nil, nil
 	}
-	if err := checkRelationship([]byte(site), v); err != nil {
+	var g storedGist
+	if err := decodeRelationshipValue([]byte(site), v, &g); err != nil {
 		return nil, err
 	}
-	var g Gist
-	if err := json.Unmarshal(v, &g); err != nil {
-		return nil, fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, site, err)
-	}
-	return &g, nil
+	return &g.Gist, nil
 }
 
 // EachGist calls fn with every relationship's gist, in site order.
 func (t *Tx) EachGist(fn func(Gist) error) error {
 	return t.tx.Bucket(bucketRelationships).ForEach(func(k, v []byte) error {
-		if err := checkRelationship(k, v); err != nil {
+		var g storedGist
+		if err := decodeRelationshipValue(k, v, &g); err != nil {
 			return err
 		}
-		var g Gist
-		if err := json.Unmarshal(v, &g); err != nil {
-			return fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, k, err)
-		}
-		return fn(g)
+		return fn(g.Gist)
 	})
 }

@@ -74,39 +74,46 @@ func relationshipMembers(v []byte) (members []byte, ok bool, err error) {
 	return nil, false, nil
 }
 
-// checkRelationship returns a *ValueError for the relationship stored under
-// key if its value fails its check, for the readers that decode it. A value
-// without the exact version 2 header is read for its version: a checksum
-// member or version 2 there is a damaged header (the checksum cannot be
-// trusted), a later version one this rbutton cannot read.
-func checkRelationship(key, v []byte) error {
-	fail := func(err error) error {
-		return &ValueError{Bucket: string(bucketRelationships), Key: string(key), Err: err}
-	}
-	if bytes.HasPrefix(v, relationshipV2Prefix) {
+// valueHead is what decoding reads of a stored relationship's header,
+// beside the members the reader wants.
+type valueHead struct {
+	V   int              `json:"v"`
+	Sum *json.RawMessage `json:"crc32c"`
+}
+
+// decodeRelationshipValue decodes the relationship stored under key into
+// dst (a struct embedding valueHead), checking it: the checksum of a
+// version 2 value, then its header. A value without the exact version 2
+// header but with a checksum member or version 2 is a damaged header (its
+// checksum cannot be trusted); a later version is one this rbutton cannot
+// read. Every failure is a *ValueError naming the relationship.
+func decodeRelationshipValue(key, v []byte, dst interface{ head() valueHead }) error {
+	v2 := bytes.HasPrefix(v, relationshipV2Prefix)
+	if v2 {
 		if _, _, err := relationshipMembers(v); err != nil {
-			return fail(err)
+			return relationshipError(key, err)
 		}
-		return nil
 	}
-	var head struct {
-		V   int              `json:"v"`
-		Sum *json.RawMessage `json:"crc32c"`
+	if err := json.Unmarshal(v, dst); err != nil {
+		return relationshipError(key, err)
 	}
-	if json.Unmarshal(v, &head) != nil {
-		return nil // not JSON: the decoder says so
-	}
-	switch {
-	case head.V > 2:
-		return &ValueError{Bucket: string(bucketRelationships), Key: string(key),
-			Err: fmt.Errorf("%w (value version %d)", ErrNewerSchema, head.V)}
-	case head.V == 2 || head.Sum != nil:
-		return fail(errChecksum)
+	switch h := dst.head(); {
+	case h.V > 2:
+		return relationshipError(key, fmt.Errorf("%w (value version %d)", ErrNewerSchema, h.V))
+	case !v2 && (h.V == 2 || h.Sum != nil):
+		return relationshipError(key, errChecksum)
 	}
 	return nil
 }
 
-// ValueError is one stored value that fails its check: the rest of the file
+func (h valueHead) head() valueHead { return h }
+
+// relationshipError is the error for the relationship stored under key.
+func relationshipError[K string | []byte](key K, err error) error {
+	return &ValueError{Bucket: string(bucketRelationships), Key: string(key), Err: err}
+}
+
+// ValueError is one stored value that cannot be read: the rest of the file
 // may be sound. It wraps ErrCorrupt (or ErrNewerSchema).
 type ValueError struct {
 	Bucket, Key string

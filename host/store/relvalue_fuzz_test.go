@@ -34,8 +34,12 @@ func FuzzRelationshipValue(f *testing.F) {
 		if got := append([]byte{'{'}, members...); !bytes.Equal(got, want) {
 			t.Fatalf("got %s, want %s", got, want)
 		}
-		if err := checkRelationship([]byte(site), v); err != nil {
-			t.Fatal(err)
+		var wantBack Relationship // as JSON carries it (invalid UTF-8 becomes U+FFFD)
+		json.Unmarshal(want, &wantBack)
+		if back, err := decodeRelationship([]byte(site), v); err != nil || back.Site != wantBack.Site || back.State != wantBack.State {
+			t.Fatalf("decoded back as %+v, %v", back, err)
 		}
+		// Any stored bytes are decoded without a panic.
+		decodeRelationship([]byte(site), stored)
 	})
 }

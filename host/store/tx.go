@@ -106,7 +106,7 @@ type RelationshipError struct {
 }
 
 type storedRelationship struct {
-	V int `json:"v"`
+	valueHead
 	Relationship
 }
 
@@ -252,12 +252,9 @@ func (t *Tx) Relationship(site string) (*Relationship, error) {
 
 // decodeRelationship decodes the relationship stored under key (relvalue.go).
 func decodeRelationship(key, v []byte) (*Relationship, error) {
-	if err := checkRelationship(key, v); err != nil {
-		return nil, err
-	}
 	var r storedRelationship
-	if err := json.Unmarshal(v, &r); err != nil {
-		return nil, fmt.Errorf("%w: relationships/%s: %v", ErrCorrupt, key, err)
+	if err := decodeRelationshipValue(key, v, &r); err != nil {
+		return nil, err
 	}
 	return &r.Relationship, nil
 }
@@ -274,7 +271,7 @@ func (t *Tx) RelationshipJSON(site string) (json.RawMessage, error) {
 	}
 	members, ok, err := relationshipMembers(v)
 	if err != nil {
-		return nil, &ValueError{Bucket: string(bucketRelationships), Key: site, Err: err}
+		return nil, relationshipError(site, err)
 	}
 	if ok {
 		out := make([]byte, 0, 1+len(members))
